@@ -1,0 +1,116 @@
+"""Every error AgentTrail raises on purpose, in one tree.
+
+Callers catch ``AgentTrailError`` for "anything we anticipated"; the CLI turns
+each into one sentence and a non-zero exit code. Errors from kafka-python and
+DuckDB are converted into this tree in exactly one place each
+(``agenttrail.kafka.map_kafka_errors`` and ``agenttrail.consumers.store``), so
+no foreign exception type leaks through the public API.
+
+    AgentTrailError
+    ├── ConfigError                  a setting is missing or malformed (names the env key)
+    ├── BrokerError
+    │   ├── BrokerUnavailableError   Kafka cannot be reached, or no broker is running
+    │   └── EmbeddedBrokerError      the embedded broker could not be started
+    ├── EventError                   an event was refused before it reached Kafka
+    │   ├── InvalidEventError        it does not satisfy the contract
+    │   ├── EventTooLargeError       encoded size above max_event_bytes
+    │   └── SecretInPayloadError     a value looks like a raw credential
+    ├── DecodeError                  bytes on the topic are not an event we can read
+    │   └── UnknownSchemaError       single-object fingerprint we have no schema for
+    ├── AuditUnavailableError        fail_closed: the action cannot be recorded, so it must not run
+    ├── SpoolError                   the local disk spool cannot be written
+    │   └── SpoolFullError           the spool reached its configured size limit
+    ├── StoreError                   the DuckDB store cannot be used
+    │   └── StoreLockedError         another process holds the database file
+    ├── QueryError                   a query cannot run as asked
+    │   ├── UnknownQueryError
+    │   ├── ReadOnlyQueryError       not exactly one read-only SELECT
+    │   └── QueryParameterError      a parameter is missing, unknown or malformed
+    └── ServerError                  the agenttrail server answered with an error
+"""
+
+from __future__ import annotations
+
+
+class AgentTrailError(Exception):
+    """Root of every error AgentTrail raises on purpose; its message is meant for a person."""
+
+
+class ConfigError(AgentTrailError):
+    pass
+
+
+class BrokerError(AgentTrailError):
+    pass
+
+
+class BrokerUnavailableError(BrokerError):
+    pass
+
+
+class EmbeddedBrokerError(BrokerError):
+    pass
+
+
+class EventError(AgentTrailError):
+    pass
+
+
+class InvalidEventError(EventError):
+    pass
+
+
+class EventTooLargeError(EventError):
+    pass
+
+
+class SecretInPayloadError(EventError):
+    pass
+
+
+class DecodeError(AgentTrailError):
+    pass
+
+
+class UnknownSchemaError(DecodeError):
+    pass
+
+
+class AuditUnavailableError(AgentTrailError):
+    pass
+
+
+class SpoolError(AgentTrailError):
+    pass
+
+
+class SpoolFullError(SpoolError):
+    pass
+
+
+class StoreError(AgentTrailError):
+    pass
+
+
+class StoreLockedError(StoreError):
+    pass
+
+
+class QueryError(AgentTrailError):
+    pass
+
+
+class UnknownQueryError(QueryError):
+    pass
+
+
+class ReadOnlyQueryError(QueryError):
+    pass
+
+
+class QueryParameterError(QueryError):
+    pass
+
+
+class ServerError(AgentTrailError):
+    pass

@@ -1,0 +1,83 @@
+"""One frozen settings object, read from ``AGENTTRAIL_*`` environment variables.
+
+CLI flags override the environment by passing keyword arguments to
+``load_settings``. A bad value raises ``ConfigError`` naming the environment
+key to fix, because that is what an operator can act on.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from agenttrail._exceptions import ConfigError
+
+ENV_PREFIX = "AGENTTRAIL_"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, frozen=True, extra="forbid")
+
+    # Where the log lives. None means "the embedded broker recorded beside the database".
+    bootstrap: str | None = None
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER"] | None = None
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    ssl_cafile: Path | None = None
+    ssl_certfile: Path | None = None
+    ssl_keyfile: Path | None = None
+    topic_prefix: str = "agenttrail"
+    partitions: int = Field(default=3, ge=1)
+
+    # Where the materialized state lives.
+    db: Path = Path("agenttrail.duckdb")
+
+    # Fingerprints: HMAC-SHA256 keyed, the key id travels with every fingerprint.
+    fingerprint_key: SecretStr | None = None
+    fingerprint_key_id: str = Field(default="k1", pattern=r"^[A-Za-z0-9_-]{1,16}$")
+
+    # Producer side.
+    max_event_bytes: int = Field(default=256 * 1024, ge=1024, le=900 * 1024)
+    spool_dir: Path = Path.home() / ".agenttrail" / "spool"
+    spool_max_bytes: int = Field(default=256 * 1024 * 1024, ge=4096)
+    delivery_timeout_ms: int = Field(default=5000, ge=500)
+
+    # Consumer side.
+    batch_max_records: int = Field(default=5000, ge=1)
+    batch_max_ms: int = Field(default=100, ge=1)
+    future_skew_s: int = Field(default=300, ge=0)
+
+    # HTTP API.
+    host: str = "127.0.0.1"
+    port: int = Field(default=8470, ge=0, le=65535)
+    api_token: SecretStr | None = None
+
+    def topic(self, name: str) -> str:
+        """Full topic name, e.g. ``topic("actions") == "agenttrail.actions"``."""
+        return f"{self.topic_prefix}.{name}"
+
+    @property
+    def broker_state_file(self) -> Path:
+        return self.db.with_name(self.db.stem + ".broker.json")
+
+    @property
+    def server_state_file(self) -> Path:
+        return self.db.with_name(self.db.stem + ".server.json")
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the environment, apply non-None overrides, and explain any bad value by its env key."""
+    given = {k: v for k, v in overrides.items() if v is not None}
+    try:
+        return Settings(**given)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            field = str(err["loc"][0]) if err["loc"] else "?"
+            source = f"--{field.replace('_', '-')}" if field in given else ENV_PREFIX + field.upper()
+            problems.append(f"{source}: {err['msg']}")
+        raise ConfigError("Invalid setting " + "; ".join(problems) + ".") from None

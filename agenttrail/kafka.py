@@ -1,0 +1,150 @@
+"""All Kafka access goes through this module, so a second client can be added in one place.
+
+kafka-python errors are converted into ``BrokerError`` here and nowhere else
+(``map_kafka_errors``); ``tests/test_kafka_errors.py`` proves every kafka-python
+exception class maps to something with a sentence a person can act on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import kafka.errors
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.admin import NewTopic
+
+from agenttrail._exceptions import BrokerError, BrokerUnavailableError
+from agenttrail.config import Settings
+
+__all__ = [
+    "KafkaConsumer",
+    "KafkaProducer",
+    "TopicPartition",
+    "admin_client",
+    "ensure_topics",
+    "make_consumer",
+    "make_producer",
+    "map_kafka_errors",
+    "topic_ids",
+]
+
+PIPELINE_TOPICS = ("actions", "control", "deadletter")
+
+_UNREACHABLE = (
+    kafka.errors.KafkaConnectionError,
+    kafka.errors.KafkaTimeoutError,
+    kafka.errors.MetadataEmptyBrokerList,
+    kafka.errors.RetriableError,
+    kafka.errors.NodeNotReadyError,
+    kafka.errors.RequestTimedOutError,
+    kafka.errors.BrokerNotAvailableError,
+    kafka.errors.LeaderNotAvailableError,
+    kafka.errors.NotLeaderForPartitionError,
+)
+
+
+@contextmanager
+def map_kafka_errors(bootstrap: str) -> Iterator[None]:
+    """Turn any kafka-python error raised inside the block into a BrokerError sentence."""
+    try:
+        yield
+    except _UNREACHABLE as exc:
+        raise BrokerUnavailableError(
+            f"Kafka at {bootstrap} did not answer ({type(exc).__name__}); "
+            "check that the broker is running and --bootstrap is right."
+        ) from None
+    except kafka.errors.KafkaError as exc:
+        raise BrokerError(f"Kafka at {bootstrap} refused the request: {exc}.") from None
+
+
+def client_config(settings: Settings, bootstrap: str) -> dict[str, Any]:
+    """Connection settings shared by producer, consumer and admin (SASL/TLS passed through)."""
+    config: dict[str, Any] = {
+        "bootstrap_servers": bootstrap.split(","),
+        "security_protocol": settings.security_protocol,
+        "client_id": "agenttrail",
+    }
+    if settings.sasl_mechanism:
+        config["sasl_mechanism"] = settings.sasl_mechanism
+        config["sasl_plain_username"] = settings.sasl_username
+        if settings.sasl_password is not None:
+            config["sasl_plain_password"] = settings.sasl_password.get_secret_value()
+    for name in ("ssl_cafile", "ssl_certfile", "ssl_keyfile"):
+        value = getattr(settings, name)
+        if value is not None:
+            config[name] = str(value)
+    return config
+
+
+def make_producer(settings: Settings, bootstrap: str, **overrides: Any) -> KafkaProducer:
+    """An idempotent acks=all producer whose requests give up within the delivery timeout."""
+    linger_ms = overrides.pop("linger_ms", 5)
+    config = client_config(settings, bootstrap) | {
+        "acks": "all",
+        "enable_idempotence": True,
+        "linger_ms": linger_ms,
+        "batch_size": 512 * 1024,
+        "max_request_size": settings.max_event_bytes + 64 * 1024,
+        "delivery_timeout_ms": settings.delivery_timeout_ms,
+        "request_timeout_ms": max(settings.delivery_timeout_ms - linger_ms - 100, 400),
+        "max_block_ms": settings.delivery_timeout_ms,
+        "retry_backoff_ms": 50,
+        "reconnect_backoff_max_ms": 500,
+    }
+    with map_kafka_errors(bootstrap):
+        return KafkaProducer(**(config | overrides))
+
+
+def make_consumer(settings: Settings, bootstrap: str, **overrides: Any) -> KafkaConsumer:
+    """A consumer with no group and no auto-commit: offsets live in DuckDB."""
+    config = client_config(settings, bootstrap) | {
+        "group_id": None,
+        "enable_auto_commit": False,
+        "auto_offset_reset": "earliest",
+        "fetch_max_wait_ms": 20,
+        "max_poll_records": settings.batch_max_records,
+        "max_partition_fetch_bytes": 8 * 1024 * 1024,
+        "fetch_max_bytes": 64 * 1024 * 1024,
+        "reconnect_backoff_max_ms": 500,
+        "request_timeout_ms": 10_000,
+    }
+    with map_kafka_errors(bootstrap):
+        return KafkaConsumer(**(config | overrides))
+
+
+@contextmanager
+def admin_client(settings: Settings, bootstrap: str) -> Iterator[KafkaAdminClient]:
+    with map_kafka_errors(bootstrap):
+        admin = KafkaAdminClient(**client_config(settings, bootstrap), request_timeout_ms=10_000)
+    try:
+        with map_kafka_errors(bootstrap):
+            yield admin
+    finally:
+        admin.close()
+
+
+def ensure_topics(settings: Settings, bootstrap: str, names: tuple[str, ...] = PIPELINE_TOPICS) -> None:
+    """Create the pipeline topics if they are missing; existing topics are left as they are."""
+    wanted = [settings.topic(name) for name in names]
+    with admin_client(settings, bootstrap) as admin:
+        existing = set(admin.list_topics())
+        missing = [NewTopic(t, settings.partitions, 1) for t in wanted if t not in existing]
+        if missing:
+            try:
+                admin.create_topics(missing)
+            except kafka.errors.TopicAlreadyExistsError:
+                pass  # another process created it between our list and create
+
+
+def topic_ids(settings: Settings, bootstrap: str, topics: list[str]) -> dict[str, str]:
+    """Topic name -> topic id: a broker that forgot its log gives its topics new ids."""
+    with admin_client(settings, bootstrap) as admin:
+        described = admin.describe_topics(topics)
+    return {d["name"]: str(d.get("topic_id") or "") for d in described}
+
+
+def partitions_for(consumer: KafkaConsumer, topic: str) -> list[TopicPartition]:
+    parts = consumer.partitions_for_topic(topic) or set()
+    return [TopicPartition(topic, p) for p in sorted(parts)]

@@ -1,0 +1,288 @@
+"""Kafka -> DuckDB, exactly once: rows, quarantine, outbox and offsets commit in one transaction.
+
+The materializer owns batching and offsets; projections only implement
+``apply(batch, tx)``. Offsets live in DuckDB beside the rows they produced, so
+a crash anywhere resumes from the last commit with nothing lost or doubled.
+Partitions are assigned manually (no consumer group). The broker's identity
+(topic ids) is stored with the offsets: a broker that forgot its log, like the
+embedded one after a restart, has new topic ids, and the stored offsets are
+reset with a warning instead of waiting for offsets that will never come.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from agenttrail.config import Settings
+from agenttrail.consumers.batch import (
+    OUTBOX_SCHEMA,
+    QUARANTINE_SCHEMA,
+    Batch,
+    Projection,
+    event_table,
+)
+from agenttrail.consumers.intake import (
+    EVENT_HASH,
+    EVENT_ID,
+    RAW,
+    TENANT,
+    WHERE,
+    Rejection,
+    check,
+    decode,
+    flatten,
+    quarantine_row,
+)
+from agenttrail.consumers.store import sql
+from agenttrail.kafka import (
+    KafkaConsumer,
+    TopicPartition,
+    make_consumer,
+    make_producer,
+    map_kafka_errors,
+    partitions_for,
+    topic_ids,
+)
+from agenttrail.schemas.codec import Codec, default_codec
+
+log = logging.getLogger("agenttrail.materializer")
+
+
+@dataclass
+class BatchResult:
+    consumed: int
+    stored: int
+    quarantined: int
+    duplicates: int
+
+
+class Materializer:
+    def __init__(
+        self,
+        settings: Settings,
+        bootstrap: str,
+        con: duckdb.DuckDBPyConnection,
+        *,
+        projections: Sequence[Projection] = (),
+        codec: Codec | None = None,
+    ) -> None:
+        self.settings = settings
+        self.bootstrap = bootstrap
+        self.con = con
+        self.projections = list(projections)
+        self.codec = codec or default_codec()
+        self.topics = [settings.topic("actions")]
+        self._skew = timedelta(seconds=settings.future_skew_s)
+        self._consumer: KafkaConsumer | None = None
+        self._topic_ids: dict[str, str] = {}
+        self._next_seq = self._max("SELECT max(store_seq) FROM events") + 1
+        self._next_quarantine = self._max("SELECT max(quarantine_id) FROM quarantine") + 1
+        self._next_outbox = self._max("SELECT max(outbox_id) FROM outbox") + 1
+        self._publisher: Any = None
+
+    # -- start -----------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Assign every partition and seek to the stored offsets (or the start of a new log)."""
+        self._topic_ids = topic_ids(self.settings, self.bootstrap, self.topics)
+        consumer = make_consumer(self.settings, self.bootstrap)
+        stored = {
+            (topic, part): (offset, topic_id)
+            for topic, part, offset, topic_id in self.con.execute(
+                'SELECT topic, "partition", next_offset, topic_id FROM consumer_offsets'
+            ).fetchall()
+        }
+        with map_kafka_errors(self.bootstrap):
+            assigned = [tp for topic in self.topics for tp in partitions_for(consumer, topic)]
+            consumer.assign(assigned)
+            for tp in assigned:
+                offset, topic_id = stored.get((tp.topic, tp.partition), (0, self._topic_ids[tp.topic]))
+                if topic_id != self._topic_ids[tp.topic]:
+                    log.warning(
+                        "%s[%d]: the broker is a new incarnation (topic id %s, stored %s); "
+                        "reading its log from the start instead of offset %d",
+                        tp.topic, tp.partition, self._topic_ids[tp.topic], topic_id, offset,
+                    )
+                    offset = 0
+                consumer.seek(tp, offset)
+        self._consumer = consumer
+
+    def close(self) -> None:
+        if self._consumer is not None:
+            self._consumer.close()
+            self._consumer = None
+        if self._publisher is not None:
+            self._publisher.close(timeout=5)
+            self._publisher = None
+
+    # -- the loop --------------------------------------------------------------------------------
+
+    def run(self, stop: threading.Event, on_batch: Callable[[BatchResult], None] | None = None) -> None:
+        if self._consumer is None:
+            self.start()
+        while not stop.is_set():
+            result = self.step()
+            if result is not None and on_batch is not None:
+                on_batch(result)
+
+    def step(self) -> BatchResult | None:
+        """Poll one batch, commit it, publish the outbox; None when nothing arrived."""
+        records = self._collect()
+        result = self.process(records) if records else None
+        self.publish_outbox()
+        return result
+
+    def _collect(self) -> list[Any]:
+        """Poll until a poll returns less than the maximum, the batch is full, or ~batch_max_ms."""
+        assert self._consumer is not None, "call start() first"
+        limit = self.settings.batch_max_records
+        deadline = time.monotonic() + self.settings.batch_max_ms / 1000
+        records: list[Any] = []
+        with map_kafka_errors(self.bootstrap):
+            while len(records) < limit:
+                wait_ms = max(int((deadline - time.monotonic()) * 1000), 0)
+                polled = self._consumer.poll(timeout_ms=wait_ms, max_records=limit - len(records))
+                got = [r for part in polled.values() for r in part]
+                records.extend(got)
+                if len(got) < self._consumer.config["max_poll_records"] or time.monotonic() >= deadline:
+                    break
+        return records
+
+    # -- one transaction -------------------------------------------------------------------------
+
+    def process(self, records: Sequence[Any]) -> BatchResult:
+        """Store a batch of Kafka records exactly once; safe to call with records seen before."""
+        received_at = datetime.now(UTC)
+        rows: list[tuple[Any, ...]] = []
+        quarantined: list[dict[str, Any]] = []
+        seen: dict[str, str] = {}
+        duplicates = 0
+        offsets: dict[tuple[str, int], int] = {}
+        for record in records:
+            offsets[(record.topic, record.partition)] = record.offset + 1
+            where = (received_at, record.topic, record.partition, record.offset)
+            event, rejection = decode(self.codec, record.value)
+            if event is not None:
+                rejection = check(event, received_at, self._skew)
+            if rejection is not None:
+                quarantined.append(quarantine_row(rejection, record.value, *where))
+                continue
+            assert event is not None
+            row = flatten(event, record.value, self._next_seq + len(rows), *where)
+            previous = seen.get(event["event_id"])
+            if previous is not None:
+                if previous == row[EVENT_HASH]:
+                    duplicates += 1
+                else:
+                    quarantined.append(quarantine_row(_conflict(event), record.value, *where))
+                continue
+            seen[event["event_id"]] = row[EVENT_HASH]
+            rows.append(row)
+            if event["action"]["type"] == "audit.refused":
+                quarantined.append(quarantine_row(_refused(event), None, *where))
+
+        tx = self.con
+        tx.begin()
+        try:
+            table = event_table(rows)
+            tx.register("batch_events", table)
+            inserted = {r[0] for r in tx.execute(sql("insert_events")).fetchall()}
+            tx.unregister("batch_events")
+            if len(inserted) < len(rows):
+                duplicates_now, conflicts = self._split_resends(tx, rows, inserted, received_at)
+                duplicates += duplicates_now
+                quarantined.extend(conflicts)
+                table = table.filter(pa.array([r[EVENT_ID] in inserted for r in rows]))
+            batch = Batch(events=table, received_at=received_at, quarantined=len(quarantined),
+                          duplicates=duplicates, offsets=offsets)
+            for projection in self.projections:
+                projection.apply(batch, tx)
+            self._insert_quarantine(tx, quarantined)
+            for (topic, partition), next_offset in offsets.items():
+                tx.execute(sql("upsert_offset"), {"topic": topic, "partition": partition,
+                                                  "next_offset": next_offset,
+                                                  "topic_id": self._topic_ids.get(topic, "")})
+            if duplicates:
+                tx.execute(sql("add_counter"), {"name": "duplicates", "amount": duplicates})
+            tx.commit()
+        except BaseException:
+            tx.rollback()
+            raise
+        self._next_seq += len(rows)
+        return BatchResult(len(records), len(inserted), len(quarantined), duplicates)
+
+    def _split_resends(self, tx: duckdb.DuckDBPyConnection, rows: list[tuple[Any, ...]],
+                       inserted: set[str], received_at: datetime) -> tuple[int, list[dict[str, Any]]]:
+        """Events already stored: identical bytes are a harmless resend, different bytes a conflict."""
+        resent = {r[EVENT_ID]: r for r in rows if r[EVENT_ID] not in inserted}
+        stored = dict(tx.execute(sql("stored_hashes"), {"ids": list(resent)}).fetchall())
+        conflicts = [
+            quarantine_row(_conflict({"event_id": eid, "tenant": row[TENANT]}), row[RAW], received_at, *row[WHERE])
+            for eid, row in resent.items() if stored.get(eid) != row[EVENT_HASH]
+        ]
+        return len(resent) - len(conflicts), conflicts
+
+    def _insert_quarantine(self, tx: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        first = self._next_quarantine
+        quarantine = pa.Table.from_pylist(
+            [{"quarantine_id": first + i, **row} for i, row in enumerate(rows)], schema=QUARANTINE_SCHEMA)
+        tx.register("batch_quarantine", quarantine)
+        tx.execute(sql("insert_quarantine"))
+        tx.unregister("batch_quarantine")
+        dead_letters = [
+            {"outbox_id": self._next_outbox + i, "topic": self.settings.topic("deadletter"),
+             "key": None, "value": row["raw"] or b"", "published_at": None,
+             "headers": [("reason", row["reason"]), ("detail", row["detail"]),
+                         ("raw_sha256", row["raw_sha256"]), ("source", f"{row['kafka_topic']}/"
+                         f"{row['kafka_partition']}/{row['kafka_offset']}")]}
+            for i, row in enumerate(rows)
+        ]
+        tx.register("batch_outbox", pa.Table.from_pylist(dead_letters, schema=OUTBOX_SCHEMA))
+        tx.execute(sql("insert_outbox"))
+        tx.unregister("batch_outbox")
+        self._next_quarantine += len(rows)
+        self._next_outbox += len(rows)
+
+    # -- after commit ----------------------------------------------------------------------------
+
+    def publish_outbox(self, limit: int = 1000) -> int:
+        """Publish committed outbox rows (at least once; receivers dedup by the source header)."""
+        pending = self.con.execute(sql("unpublished_outbox"), {"limit": limit}).fetchall()
+        if not pending:
+            return 0
+        if self._publisher is None:
+            self._publisher = make_producer(self.settings, self.bootstrap)
+        with map_kafka_errors(self.bootstrap):
+            for _, topic, key, value, headers in pending:
+                self._publisher.send(topic, key=key, value=value,
+                                     headers=[(k, v.encode()) for k, v in headers.items()])
+            self._publisher.flush(timeout=self.settings.delivery_timeout_ms / 1000)
+        self.con.execute(sql("mark_published"), {"ids": [row[0] for row in pending]})
+        return len(pending)
+
+    def _max(self, query: str) -> int:
+        value = self.con.execute(query).fetchone()
+        return int(value[0]) if value and value[0] is not None else 0
+
+
+def _conflict(event: dict[str, Any]) -> Rejection:
+    return Rejection("conflicting_duplicate",
+                     f"event_id {event['event_id']} was already stored with different bytes", event=event)
+
+
+def _refused(event: dict[str, Any]) -> Rejection:
+    attributes = event["attributes"]
+    detail = f"{attributes.get('reason', '?')}: {attributes.get('detail', '')}"
+    return Rejection("refused_by_producer", detail,
+                     event={"event_id": attributes.get("refused_event_id"), "tenant": event["tenant"]})

@@ -1,0 +1,1 @@
+INSERT INTO outbox BY NAME SELECT * FROM batch_outbox

@@ -1,0 +1,1 @@
+INSERT INTO quarantine BY NAME SELECT * FROM batch_quarantine

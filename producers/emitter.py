@@ -1,0 +1,372 @@
+"""One per process: seals events into per-stream hash chains and gets them to Kafka.
+
+Three durability modes (DESIGN.md):
+
+* ``async``: ``submit`` only enqueues; a background thread seals, encodes and
+  sends. While the broker is unreachable, events go to the disk spool and are
+  delivered in order when it answers again. An agent crash can lose what is
+  still queued in memory.
+* ``durable``: the caller seals and appends to the spool before returning, so
+  a crash loses nothing; the stable event_id deduplicates a resend.
+* ``fail_closed``: the caller waits for the broker's ack and gets
+  ``AuditUnavailableError`` if the event cannot be recorded: no audit, no action.
+
+An event the contract refuses (too large, not schema-valid) is replaced in its
+stream by a small ``audit.refused`` event, and events dropped because the spool
+was full leave an ``audit.gap`` event, so neither is ever a silence.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from agenttrail._exceptions import (
+    AgentTrailError,
+    AuditUnavailableError,
+    EventError,
+    EventTooLargeError,
+    SpoolFullError,
+)
+from agenttrail.config import Settings
+from agenttrail.kafka import KafkaProducer, make_producer
+from agenttrail.producers.ids import new_event_id, new_span_id
+from agenttrail.producers.spool import Record, Spool
+from agenttrail.schemas.codec import Codec, default_codec
+
+log = logging.getLogger("agenttrail.producer")
+
+Mode = Literal["async", "durable", "fail_closed"]
+MODES: tuple[Mode, ...] = ("async", "durable", "fail_closed")
+SEND_CHUNK = 2000
+
+
+@dataclass
+class Refusal:
+    """An event that could not enter the log, handed to the ``on_refused`` callback."""
+
+    event_id: str
+    reason: str
+    error: AgentTrailError
+
+
+@dataclass
+class EmitterStats:
+    submitted: int = 0
+    acked: int = 0
+    spooled: int = 0
+    refused: int = 0
+    dropped: int = 0
+
+
+@dataclass
+class _Stream:
+    seq: int = 0
+    prev_hash: str | None = None
+    dropped: list[dict[str, Any]] = field(default_factory=list)
+
+
+class Emitter:
+    def __init__(
+        self,
+        settings: Settings,
+        bootstrap: str,
+        *,
+        spool: Spool,
+        codec: Codec | None = None,
+        on_refused: Callable[[Refusal], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.bootstrap = bootstrap
+        self.topic = settings.topic("actions")
+        self.stats = EmitterStats()
+        self._codec = codec or default_codec()
+        self._spool = spool
+        self._on_refused = on_refused
+        self._queue: queue.SimpleQueue[dict[str, Any]] = queue.SimpleQueue()
+        self._streams: dict[str, _Stream] = {}
+        self._seal_lock = threading.Lock()
+        self._producer_lock = threading.Lock()
+        self._producer: KafkaProducer | None = make_producer(settings, bootstrap)
+        self._wake = threading.Event()
+        self._idle = threading.Condition()
+        self._in_hand = 0  # events taken from the queue and not yet acked, spooled or refused
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, name="agenttrail-sender", daemon=True)
+        self._thread.start()
+
+    # -- the three modes -------------------------------------------------------------------------
+
+    def submit(self, event: dict[str, Any]) -> None:
+        """async: enqueue and return at once (the hot path: no encoding, no I/O)."""
+        self.stats.submitted += 1
+        self._queue.put(event)
+
+    def submit_durable(self, event: dict[str, Any]) -> None:
+        """durable: the event is on local disk when this returns; raises SpoolFullError."""
+        self.stats.submitted += 1
+        record = self._seal_or_refuse(event)
+        try:
+            self._spool.append([record])
+        except SpoolFullError as exc:
+            self.stats.dropped += 1
+            self._remember_gap([event], [record], exc)
+            raise
+        self.stats.spooled += 1
+        self._wake.set()
+
+    def submit_fail_closed(self, event: dict[str, Any]) -> None:
+        """fail_closed: returns once the broker acked; raises AuditUnavailableError otherwise."""
+        self.stats.submitted += 1
+        if not self._spool.is_empty():
+            raise AuditUnavailableError(
+                f"The audit log at {self.bootstrap} is unreachable (events are being spooled), "
+                "so this action was not run; retry when the broker is back."
+            )
+        key, value = self._seal_or_refuse(event)
+        try:
+            producer = self._current_producer()
+            producer.send(self.topic, key=key, value=value).get(
+                timeout=self.settings.delivery_timeout_ms / 1000
+            )
+        except Exception as exc:
+            raise AuditUnavailableError(
+                f"The audit log at {self.bootstrap} did not acknowledge the event "
+                f"({type(exc).__name__}), so this action was not run; retry when the broker is back."
+            ) from None
+        self.stats.acked += 1
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    def flush(self, timeout: float = 30.0) -> bool:
+        """Wait until everything submitted is acked (or refused); False on timeout."""
+        deadline = time.monotonic() + timeout
+        self._wake.set()
+        with self._idle:
+            while not self._is_idle():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._idle.wait(min(remaining, 0.05))
+                self._wake.set()
+        return True
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Flush, stop the sender and close the producer; undelivered spool records stay on disk."""
+        if self._closed:
+            return
+        self.flush(timeout)
+        self._closed = True
+        self._wake.set()
+        self._thread.join(timeout=self.settings.delivery_timeout_ms / 1000 + 5)
+        with self._producer_lock:
+            if self._producer is not None:
+                self._producer.close(timeout=5)
+                self._producer = None
+        self._spool.close()
+
+    @property
+    def degraded(self) -> bool:
+        """True while events are waiting in the spool for the broker."""
+        return not self._spool.is_empty()
+
+    def _is_idle(self) -> bool:
+        return self._queue.empty() and self._in_hand == 0 and self._spool.is_empty()
+
+    # -- sealing ---------------------------------------------------------------------------------
+
+    def _seal(self, event: dict[str, Any]) -> Record:
+        """Give the event its place in its stream's hash chain and encode it.
+
+        Raises EventError without advancing the chain, so a refused event never
+        leaves a hole in the sequence.
+        """
+        with self._seal_lock:
+            stream = self._streams.setdefault(event["integrity"]["stream_id"], _Stream())
+            event["integrity"]["seq"] = stream.seq
+            event["integrity"]["prev_hash"] = stream.prev_hash
+            value = self._codec.encode(event)
+            if len(value) > self.settings.max_event_bytes:
+                raise EventTooLargeError(
+                    f"Event {event['event_id']} is {len(value)} bytes, above max_event_bytes="
+                    f"{self.settings.max_event_bytes}; shorten its attributes or raise "
+                    "AGENTTRAIL_MAX_EVENT_BYTES."
+                )
+            stream.seq += 1
+            stream.prev_hash = hashlib.sha256(value).hexdigest()
+        return event["tenant"].encode("utf-8"), value
+
+    def _seal_or_refuse(self, event: dict[str, Any]) -> Record:
+        try:
+            return self._seal(event)
+        except EventError as exc:
+            self.stats.refused += 1
+            if self._on_refused is not None:
+                self._on_refused(Refusal(str(event.get("event_id")), str(exc), exc))
+            return self._seal(_refusal_event(event, exc))
+
+    # -- the sender thread -----------------------------------------------------------------------
+
+    def _run(self) -> None:
+        while not (self._closed and self._queue.empty()):
+            try:
+                self._cycle()
+            except Exception:
+                log.exception("sender cycle failed; retrying")
+                time.sleep(0.5)
+            with self._idle:
+                self._idle.notify_all()
+
+    def _cycle(self) -> None:
+        batch = self._take_batch()
+        if batch:
+            records = [self._seal_or_refuse(event) for event in batch]
+            if self._spool.is_empty():
+                self._send_or_spool(records)
+            else:
+                self._spool_or_drop(batch, records)
+            self._in_hand = 0
+        if not self._spool.is_empty():
+            if not self._drain_spool():
+                self._wake.wait(0.5)
+                self._wake.clear()
+        elif not batch:
+            self._wake.wait(0.05)
+            self._wake.clear()
+
+    def _take_batch(self) -> list[dict[str, Any]]:
+        batch: list[dict[str, Any]] = []
+        try:
+            while len(batch) < SEND_CHUNK:
+                batch.append(self._queue.get_nowait())
+        except queue.Empty:
+            pass
+        self._in_hand = len(batch)
+        return batch
+
+    def _send_or_spool(self, records: list[Record]) -> None:
+        failed = self._send(records)
+        self.stats.acked += len(records) - len(failed)
+        if failed:
+            self._spool_or_drop(None, failed)
+
+    def _spool_or_drop(self, events: list[dict[str, Any]] | None, records: list[Record]) -> None:
+        try:
+            self._spool.append(records)
+            self.stats.spooled += len(records)
+        except SpoolFullError as exc:
+            self.stats.dropped += len(records)
+            log.error("%s %d event(s) dropped; an audit.gap event will record it.", exc, len(records))
+            self._remember_gap(events, records, exc)
+
+    def _drain_spool(self) -> bool:
+        """Deliver spooled records in order; False if the broker still does not answer."""
+        records, position = self._spool.read_pending(SEND_CHUNK)
+        if self._send(records):
+            return False
+        self._spool.mark_delivered(position)
+        self.stats.acked += len(records)
+        if self._spool.is_empty():
+            self._emit_gaps()
+        return True
+
+    def _send(self, records: list[Record]) -> list[Record]:
+        """Send and wait for acks; returns the records not acked within the delivery timeout."""
+        producer = self._current_producer_or_none()
+        if producer is None:
+            return records
+        futures = [producer.send(self.topic, key=key, value=value) for key, value in records]
+        producer.flush(timeout=self.settings.delivery_timeout_ms / 1000)
+        failed = [r for r, f in zip(records, futures, strict=True) if not (f.is_done and f.succeeded())]
+        if failed:
+            log.warning("broker %s did not ack %d event(s); spooling them", self.bootstrap, len(failed))
+            self._drop_producer()
+        return failed
+
+    # -- the producer, recreated after an outage -------------------------------------------------
+
+    def _current_producer(self) -> KafkaProducer:
+        with self._producer_lock:
+            if self._producer is None:
+                self._producer = make_producer(self.settings, self.bootstrap)
+            return self._producer
+
+    def _current_producer_or_none(self) -> KafkaProducer | None:
+        try:
+            return self._current_producer()
+        except AgentTrailError:
+            return None
+
+    def _drop_producer(self) -> None:
+        """Abandon the producer so records it still holds are not sent behind the spool's back."""
+        with self._producer_lock:
+            producer, self._producer = self._producer, None
+        if producer is not None:
+            producer.close(timeout=0, null_logger=True)
+
+    # -- gaps ------------------------------------------------------------------------------------
+
+    def _remember_gap(
+        self, events: list[dict[str, Any]] | None, records: list[Record], exc: SpoolFullError
+    ) -> None:
+        decoded = events if events is not None else [self._codec.decode(v) for _, v in records]
+        with self._seal_lock:
+            for event in decoded:
+                self._streams[event["integrity"]["stream_id"]].dropped.append(event)
+
+    def _emit_gaps(self) -> None:
+        with self._seal_lock:
+            gaps = [(s, list(st.dropped)) for s, st in self._streams.items() if st.dropped]
+            for _, st in self._streams.items():
+                st.dropped.clear()
+        for _, dropped in gaps:
+            self._send_or_spool([self._seal(_gap_event(dropped))])
+
+
+def _derived_event(template: dict[str, Any], action_type: str, attributes: dict[str, str]) -> dict[str, Any]:
+    """A small event on the same stream and identity as ``template``, about ``template``."""
+    return {
+        **{k: template[k] for k in ("tenant", "agent", "principal", "actor_chain", "session_id", "trace_id")},
+        "event_id": new_event_id(),
+        "occurred_at": datetime.now(UTC),
+        "span_id": new_span_id(),
+        "parent_span_id": template.get("span_id"),
+        "parent_event_id": template.get("parent_event_id"),
+        "action": {"type": action_type, "name": template["action"]["type"], "phase": "completed", "resource": None},
+        "outcome": "denied",
+        "error": None,
+        "duration_us": None,
+        "credential": None,
+        "cost": None,
+        "data_region": None,
+        "source_address": None,
+        "attributes": attributes,
+        "integrity": {"stream_id": template["integrity"]["stream_id"], "seq": 0, "prev_hash": None},
+    }
+
+
+def _refusal_event(event: dict[str, Any], exc: EventError) -> dict[str, Any]:
+    return _derived_event(event, "audit.refused", {
+        "reason": type(exc).__name__,
+        "detail": str(exc)[:500],
+        "refused_event_id": str(event.get("event_id")),
+    })
+
+
+def _gap_event(dropped: list[dict[str, Any]]) -> dict[str, Any]:
+    first, last = dropped[0], dropped[-1]
+    return _derived_event(first, "audit.gap", {
+        "reason": "spool_full",
+        "dropped_events": str(len(dropped)),
+        "first_seq": str(first["integrity"]["seq"]),
+        "last_seq": str(last["integrity"]["seq"]),
+        "first_occurred_at": first["occurred_at"].isoformat(),
+        "last_occurred_at": last["occurred_at"].isoformat(),
+    })
