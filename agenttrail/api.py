@@ -1,0 +1,84 @@
+"""The HTTP API that `agenttrail serve` answers with while its materializer writes.
+
+Reads run on their own DuckDB cursor, so they see committed batches without
+blocking ingestion. Responses are JSON by default, CSV with ``?format=csv``,
+and an Arrow IPC stream when the client sends ``Accept: application/vnd.apache.arrow.stream``
+(the CLI does, so types such as DECIMAL survive the trip). Every state-changing
+endpoint requires the API token; ``--auth`` makes reads require it too.
+"""
+
+from __future__ import annotations
+
+import hmac
+import io
+from collections.abc import Callable
+from typing import Annotated, Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.csv
+import pyarrow.ipc
+from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
+from fastapi.responses import JSONResponse, Response
+
+from agenttrail._exceptions import AgentTrailError, QueryError, UnknownQueryError
+from agenttrail.output import to_records
+from agenttrail.queries import list_queries, run_query, run_sql
+
+ARROW_STREAM = "application/vnd.apache.arrow.stream"
+
+
+def create_app(cursor_factory: Callable[[], duckdb.DuckDBPyConnection], *, token: str | None,
+               auth_reads: bool, stats: Callable[[], dict[str, Any]] | None = None) -> FastAPI:
+    """``cursor_factory`` gives a fresh read cursor per request; ``token`` guards writes (and reads with auth)."""
+    app = FastAPI(title="AgentTrail", version="0.1.0", docs_url="/docs", redoc_url=None)
+
+    def require_token(authorization: Annotated[str | None, Header()] = None) -> None:
+        given = (authorization or "").removeprefix("Bearer ").strip()
+        if token is None or not hmac.compare_digest(given.encode(), token.encode()):
+            raise HTTPException(status_code=401, detail="A valid API token is required (Authorization: Bearer ...).")
+
+    reads = [Depends(require_token)] if auth_reads else []
+
+    @app.exception_handler(AgentTrailError)
+    async def explain(_: Request, exc: AgentTrailError) -> JSONResponse:
+        status = 404 if isinstance(exc, UnknownQueryError) else 400 if isinstance(exc, QueryError) else 500
+        return JSONResponse({"error": type(exc).__name__, "detail": str(exc)}, status_code=status)
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/v1/stats", dependencies=reads)
+    def get_stats() -> dict[str, Any]:
+        return stats() if stats else {}
+
+    @app.get("/v1/queries", dependencies=reads)
+    def get_queries() -> list[dict[str, Any]]:
+        return [q.as_dict() for q in list_queries()]
+
+    @app.get("/v1/queries/{name}", dependencies=reads)
+    def get_query(name: str, request: Request, format: str = "json") -> Response:
+        params = {k: v for k, v in request.query_params.items() if k != "format"}
+        with cursor_factory() as cursor:
+            return _respond(run_query(cursor, name, params), request, format)
+
+    @app.get("/v1/sql", dependencies=reads)
+    def get_sql(request: Request, q: Annotated[str, Query(max_length=20_000)], format: str = "json") -> Response:
+        with cursor_factory() as cursor:
+            return _respond(run_sql(cursor, q), request, format)
+
+    return app
+
+
+def _respond(table: pa.Table, request: Request, fmt: str) -> Response:
+    if ARROW_STREAM in request.headers.get("accept", ""):
+        sink = io.BytesIO()
+        with pa.ipc.new_stream(sink, table.schema) as writer:
+            writer.write_table(table)
+        return Response(sink.getvalue(), media_type=ARROW_STREAM)
+    if fmt == "csv":
+        sink = io.BytesIO()
+        pyarrow.csv.write_csv(table, sink)
+        return Response(sink.getvalue(), media_type="text/csv")
+    return JSONResponse(to_records(table))

@@ -1,0 +1,98 @@
+"""`agenttrail demo`: the whole pipeline on one machine, no Kafka installed.
+
+A private embedded broker, a fleet of simulated agents driving the real SDK,
+the real materializer writing the DuckDB file, and a short report at the end.
+The demo makes its own fingerprint key (it is the only command allowed to).
+"""
+
+from __future__ import annotations
+
+import secrets
+import tempfile
+import time
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from agenttrail.broker import EmbeddedBroker
+from agenttrail.chaintree import chain_tree
+from agenttrail.config import load_settings
+from agenttrail.consumers.store import open_store
+from agenttrail.kafka import ensure_topics
+from agenttrail.producers.fleet import Fleet
+from agenttrail.producers.trail import connect
+from agenttrail.queries import run_query
+from agenttrail.service import Pipeline
+
+STORE_TIMEOUT_S = 120.0
+
+
+@dataclass
+class DemoReport:
+    produced: int
+    stored: int
+    duplicates: int
+    quarantined: int
+    seconds: float
+
+
+def run_demo(db: Path, events: int, *, seed: int, console: Console) -> DemoReport:
+    """Produce ``events`` through the SDK and wait until the materializer stored them all."""
+    with ExitStack() as stack:
+        spool_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="agenttrail-spool-")))
+        broker = stack.enter_context(EmbeddedBroker())
+        settings = load_settings(bootstrap=broker.bootstrap, db=db, spool_dir=spool_dir,
+                                 fingerprint_key=secrets.token_hex(32))
+        ensure_topics(settings, broker.bootstrap)
+        con = open_store(settings.db)
+        stack.callback(con.close)
+        first_seq = con.execute("SELECT coalesce(max(store_seq), 0) FROM events").fetchone()[0]  # type: ignore[index]
+        pipeline = Pipeline(settings, broker.bootstrap, con).start()
+        stack.callback(pipeline.stop)
+        trail = connect(tenant="demo", agent_id="fleet-simulator", agent_version="0.1.0",
+                        region="local", principal="service:demo", settings=settings)
+        started = time.perf_counter()
+        with Progress(TextColumn("{task.description:<9}"), BarColumn(), MofNCompleteColumn(),
+                      TimeElapsedColumn(), console=console, transient=False) as progress:
+            produced_bar = progress.add_task("produced", total=events)
+            stored_bar = progress.add_task("stored", total=events)
+
+            def tick(submitted: int) -> None:
+                progress.update(produced_bar, completed=submitted)
+                progress.update(stored_bar, completed=pipeline.stats.stored)
+
+            fleet_report = Fleet(trail, seed=seed).run(events, on_progress=tick)
+            trail.close()
+            produced = trail.emitter.stats.acked
+            progress.update(produced_bar, total=produced, completed=produced)
+            progress.update(stored_bar, total=produced)
+            deadline = time.monotonic() + STORE_TIMEOUT_S
+            while not pipeline.wait_until_stored(produced, 0.1) and time.monotonic() < deadline:
+                progress.update(stored_bar, completed=pipeline.stats.stored)
+            progress.update(stored_bar, completed=pipeline.stats.stored)
+        report = DemoReport(produced, pipeline.stats.stored, pipeline.stats.duplicates,
+                            pipeline.stats.quarantined, time.perf_counter() - started)
+        _print_report(console, con, report, first_seq, fleet_report.sample_root_event_id)
+        return report
+
+
+def _print_report(console: Console, con: object, report: DemoReport, first_seq: int, sample: str | None) -> None:
+    console.print(
+        f"\n[bold]{report.produced:,}[/bold] events produced, [bold]{report.stored:,}[/bold] stored, "
+        f"{report.duplicates} duplicates, {report.quarantined} quarantined, in {report.seconds:.1f} s "
+        f"({report.stored / max(report.seconds, 1e-9):,.0f} events/s)."
+    )
+    per_tenant = run_query(con, "tenant_counts_since", {"after_seq": str(first_seq)})  # type: ignore[arg-type]
+    table = Table(title="This run, per tenant")
+    for column in per_tenant.column_names:
+        table.add_column(column, justify="right" if column != "tenant" else "left")
+    for row in per_tenant.to_pylist():
+        table.add_row(*(f"{v:,}" if isinstance(v, int) else str(v) for v in row.values()))
+    console.print(table)
+    if sample:
+        console.print("[bold]A sample operation chain[/bold] (agenttrail query chain --param event_id=" + sample + "):")
+        console.print(chain_tree(run_query(con, "chain", {"event_id": sample})))  # type: ignore[arg-type]

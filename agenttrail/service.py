@@ -1,0 +1,145 @@
+"""The long-running processes: the materializer thread, `consume`, and `serve`.
+
+``serve`` owns the database: it runs the materializer and answers queries over
+HTTP; without a bootstrap it also owns an embedded broker and records its
+address beside the database for the SDK and CLI. ``consume`` is the
+materializer alone, for deployments with their own Kafka.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import socket
+import threading
+import time
+from contextlib import ExitStack
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import duckdb
+import uvicorn
+
+from agenttrail._exceptions import AgentTrailError
+from agenttrail.api import create_app
+from agenttrail.broker import EmbeddedBroker
+from agenttrail.config import Settings
+from agenttrail.consumers.materializer import BatchResult, Materializer
+from agenttrail.consumers.store import open_store, restrict_to_reading
+from agenttrail.kafka import ensure_topics
+from agenttrail.runtime import remove_state, write_state
+from agenttrail.schemas.fingerprints import Fingerprinter
+
+log = logging.getLogger("agenttrail.service")
+
+
+@dataclass
+class PipelineStats:
+    consumed: int = 0
+    stored: int = 0
+    quarantined: int = 0
+    duplicates: int = 0
+    batches: int = 0
+
+
+class Pipeline:
+    """A materializer on its own thread; ``error`` holds what stopped it, if anything did."""
+
+    def __init__(self, settings: Settings, bootstrap: str, con: duckdb.DuckDBPyConnection) -> None:
+        self.materializer = Materializer(settings, bootstrap, con)
+        self.stats = PipelineStats()
+        self.error: BaseException | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="agenttrail-materializer", daemon=True)
+
+    def start(self) -> Pipeline:
+        self.materializer.start()
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+        self.materializer.close()
+
+    def wait_until_stored(self, count: int, timeout: float) -> bool:
+        """True once ``count`` events were stored or skipped as duplicates by this pipeline."""
+        deadline = time.monotonic() + timeout
+        while self.stats.stored + self.stats.duplicates < count and time.monotonic() < deadline:
+            if self.error is not None:
+                raise self.error
+            time.sleep(0.02)
+        return self.stats.stored + self.stats.duplicates >= count
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.materializer.run(self._stop, on_batch=self._count)
+            except AgentTrailError as exc:
+                log.warning("materializer paused: %s Retrying in 1 s.", exc)
+                self._stop.wait(1.0)
+            except BaseException as exc:
+                self.error = exc
+                log.exception("materializer stopped")
+                return
+
+    def _count(self, result: BatchResult) -> None:
+        self.stats.consumed += result.consumed
+        self.stats.stored += result.stored
+        self.stats.quarantined += result.quarantined
+        self.stats.duplicates += result.duplicates
+        self.stats.batches += 1
+
+
+def owned_bootstrap(settings: Settings, stack: ExitStack) -> str:
+    """The configured bootstrap, or an embedded broker (stopped by ``stack``) recorded beside the database."""
+    if settings.bootstrap:
+        return settings.bootstrap
+    broker = stack.enter_context(EmbeddedBroker())
+    write_state(settings.broker_state_file, {"bootstrap": broker.bootstrap, "embedded": True})
+    stack.callback(remove_state, settings.broker_state_file)
+    return broker.bootstrap
+
+
+def require_fingerprint_key(settings: Settings) -> None:
+    Fingerprinter(settings.fingerprint_key, settings.fingerprint_key_id)
+
+
+def consume(settings: Settings, bootstrap: str) -> None:
+    """Run the materializer in the foreground until interrupted."""
+    require_fingerprint_key(settings)
+    ensure_topics(settings, bootstrap)
+    con = open_store(settings.db)
+    materializer = Materializer(settings, bootstrap, con)
+    try:
+        materializer.run(threading.Event())
+    finally:
+        materializer.close()
+        con.close()
+
+
+def serve(settings: Settings, *, auth_reads: bool, announce: Any = print) -> None:
+    """Broker (if embedded), materializer and HTTP API, until interrupted."""
+    require_fingerprint_key(settings)
+    with ExitStack() as stack:
+        con = open_store(settings.db)
+        stack.callback(con.close)
+        restrict_to_reading(con)
+        bootstrap = owned_bootstrap(settings, stack)
+        ensure_topics(settings, bootstrap)
+        pipeline = Pipeline(settings, bootstrap, con).start()
+        stack.callback(pipeline.stop)
+        token = settings.api_token.get_secret_value() if settings.api_token else None
+        if token is None:
+            token = secrets.token_urlsafe(24)
+            announce(f"API token for writes (shown once, not stored): {token}")
+        app = create_app(con.cursor, token=token, auth_reads=auth_reads,
+                         stats=lambda: asdict(pipeline.stats))
+        sock = socket.create_server((settings.host, settings.port))
+        host, port = sock.getsockname()[:2]
+        url = f"http://{host}:{port}"
+        write_state(settings.server_state_file, {"url": url, "bootstrap": bootstrap})
+        stack.callback(remove_state, settings.server_state_file)
+        announce(f"Serving {settings.db} at {url} (broker {bootstrap}); Ctrl-C to stop.")
+        server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+        server.run(sockets=[sock])

@@ -1,0 +1,9 @@
+from tests.fixtures import (  # noqa: F401 - pytest finds fixtures by name
+    broker,
+    pausable_broker,
+    settings,
+    settings_factory,
+    store,
+    trail,
+    trail_factory,
+)

@@ -1,0 +1,139 @@
+"""The wire contract: Avro single-object encoding, exact bytes, and backward-compatible evolution."""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+from datetime import UTC, datetime
+from decimal import Decimal
+from importlib import resources
+from typing import Any
+
+import fastavro
+import pytest
+
+from agenttrail import DecodeError, InvalidEventError, UnknownSchemaError
+from agenttrail.schemas import Codec, default_codec, schema_fingerprint, shipped_schemas
+
+
+def sample_event(**changes: Any) -> dict[str, Any]:
+    event: dict[str, Any] = {
+        "event_id": "01931c1e-0000-7000-8000-000000000001",
+        "occurred_at": datetime(2026, 11, 1, 12, 0, tzinfo=UTC),
+        "tenant": "acme",
+        "agent": {"id": "a1", "version": "1.0", "model": None, "runtime": None, "region": "eu-west-1"},
+        "principal": {"kind": "human", "id": "alice"},
+        "actor_chain": [{"kind": "agent", "id": "a1"}],
+        "session_id": None,
+        "trace_id": "0" * 31 + "1",
+        "span_id": "0" * 15 + "1",
+        "parent_span_id": None,
+        "parent_event_id": None,
+        "action": {"type": "tool.call", "name": "search", "phase": "completed", "resource": None},
+        "outcome": "success",
+        "error": None,
+        "duration_us": 1200,
+        "credential": None,
+        "cost": {"amount": Decimal("0.002100000"), "currency": "USD", "input_tokens": 10, "output_tokens": 5},
+        "data_region": None,
+        "source_address": None,
+        "attributes": {},
+        "integrity": {"stream_id": "a1/1", "seq": 0, "prev_hash": None},
+    }
+    event.update(changes)
+    return event
+
+
+def test_encoding_starts_with_c301_and_the_crc64_fingerprint_of_the_schema() -> None:
+    data = default_codec().encode(sample_event())
+    assert data[:2] == b"\xc3\x01"
+    assert data[2:10] == schema_fingerprint(shipped_schemas()[-1])
+    assert data[2:10].hex() == "f18e350b2cb4532e"  # pinned: changing the schema must be deliberate
+
+
+def test_exact_bytes_of_a_sample_event_are_stable() -> None:
+    data = default_codec().encode(sample_event())
+    assert data.hex() == (
+        "c301f18e350b2cb4532e4830313933316331652d303030302d373030302d383030302d303030303030303030303031"
+        "80c0efccb8cdaf060861636d6504613106312e3000001265752d776573742d31000a616c6963650202046131000040"
+        "3030303030303030303030303030303030303030303030303030303030303031203030303030303030303030303030"
+        "3031000012746f6f6c2e63616c6c0c7365617263680000000002e012000206200b20065553440214020a0000000861"
+        "312f310000"
+    )
+
+
+def test_round_trip_keeps_money_exact() -> None:
+    codec = default_codec()
+    decoded = codec.decode(codec.encode(sample_event()))
+    assert decoded["cost"]["amount"] == Decimal("0.0021")
+    assert decoded["occurred_at"] == datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+
+
+def test_event_written_by_plain_fastavro_knowing_only_the_avsc_decodes() -> None:
+    schema = json.loads(resources.files("agenttrail.schemas").joinpath("agent_action.v1.avsc").read_text())
+    parsed = fastavro.parse_schema(schema)
+    canonical = fastavro.schema.to_parsing_canonical_form(parsed)
+    header = b"\xc3\x01" + bytes.fromhex(fastavro.schema.fingerprint(canonical, "CRC-64-AVRO"))
+    body = io.BytesIO()
+    fastavro.schemaless_writer(body, parsed, sample_event())
+    assert default_codec().decode(header + body.getvalue())["tenant"] == "acme"
+
+
+@pytest.mark.parametrize(
+    ("data", "error"),
+    [
+        (b"", DecodeError),
+        (b"hello world, not avro", DecodeError),
+        (b"\xc3\x01" + b"\x00" * 8 + b"\x02", UnknownSchemaError),
+        (b"\xc3\x01\xf1\x8e", DecodeError),
+    ],
+    ids=["empty", "text", "unknown-fingerprint", "short-header"],
+)
+def test_bytes_that_are_not_events_raise(data: bytes, error: type[Exception]) -> None:
+    with pytest.raises(error):
+        default_codec().decode(data)
+
+
+def test_truncated_and_padded_bodies_raise() -> None:
+    data = default_codec().encode(sample_event())
+    with pytest.raises(DecodeError):
+        default_codec().decode(data[:-7])
+    with pytest.raises(DecodeError):
+        default_codec().decode(data + b"\x00")
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"tenant": None}, {"outcome": "exploded"}, {"cost": {"amount": 1.5, "currency": "USD"}},
+     {"integrity": {"stream_id": "s"}}],
+    ids=["null-tenant", "unknown-outcome", "float-money", "missing-seq"],
+)
+def test_records_that_do_not_fit_the_schema_are_refused(change: dict[str, Any]) -> None:
+    with pytest.raises(InvalidEventError):
+        default_codec().encode(sample_event(**change))
+
+
+def v2_schema() -> dict[str, Any]:
+    """v1 plus one optional field, as the next schema version would add it."""
+    schema = copy.deepcopy(shipped_schemas()[-1])
+    schema["namespace"] = "dev.agenttrail.v2"
+    schema["fields"].append({"name": "cost_center", "type": ["null", "string"], "default": None})
+    return schema
+
+
+def test_v2_reader_reads_v1_events_with_the_new_field_defaulted() -> None:
+    v1_bytes = default_codec().encode(sample_event())
+    v2 = Codec([*shipped_schemas(), v2_schema()])
+    decoded = v2.decode(v1_bytes)
+    assert decoded["cost_center"] is None
+    assert decoded["tenant"] == "acme"
+
+
+def test_v2_events_decode_with_v2_and_carry_their_own_fingerprint() -> None:
+    v2 = Codec([*shipped_schemas(), v2_schema()])
+    data = v2.encode(sample_event(cost_center="research"))
+    assert data[2:10] == schema_fingerprint(v2_schema()) != default_codec().fingerprint
+    assert v2.decode(data)["cost_center"] == "research"
+    with pytest.raises(UnknownSchemaError):
+        default_codec().decode(data)  # an old reader says exactly why it cannot read it
