@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+import logging
 from typing import Any
 
 import kafka.errors
@@ -22,13 +23,17 @@ __all__ = [
     "KafkaConsumer",
     "KafkaProducer",
     "TopicPartition",
+    "abandon_producer",
     "admin_client",
     "ensure_topics",
     "make_consumer",
     "make_producer",
     "map_kafka_errors",
+    "send_and_wait",
     "topic_ids",
 ]
+
+log = logging.getLogger("agenttrail.kafka")
 
 PIPELINE_TOPICS = ("actions", "control", "deadletter")
 
@@ -95,6 +100,41 @@ def make_producer(settings: Settings, bootstrap: str, **overrides: Any) -> Kafka
     }
     with map_kafka_errors(bootstrap):
         return KafkaProducer(**(config | overrides))
+
+
+def send_and_wait(producer: KafkaProducer, topic: str, records: list[tuple[bytes, bytes]],
+                  timeout_s: float) -> list[bool]:
+    """Send ``records`` and wait up to ``timeout_s`` for acks; one flag per record, never raises.
+
+    kafka-python raises from ``send`` (no metadata within max_block_ms) and from
+    ``flush`` (timeout); both mean "not acked", which the caller handles by spooling.
+    """
+    futures = []
+    try:
+        for key, value in records:
+            futures.append(producer.send(topic, key=key, value=value))
+        producer.flush(timeout=timeout_s)
+    except kafka.errors.KafkaError:
+        pass
+    acked = [f.is_done and f.succeeded() for f in futures]
+    return acked + [False] * (len(records) - len(acked))
+
+
+def abandon_producer(producer: KafkaProducer) -> None:
+    """Close at once, dropping unsent records (the caller has spooled them).
+
+    kafka-python 3.0's ``close(timeout=0)`` flushes first and raises when records
+    are pending, before it reaches its own force-close; so force-close the sender
+    thread here, after which ``close`` finds nothing pending.
+    """
+    sender = getattr(producer, "_sender", None)
+    if sender is not None:
+        sender.force_close()
+        sender.join(timeout=2)
+    try:
+        producer.close(timeout=0, null_logger=True)
+    except kafka.errors.KafkaError:
+        log.debug("producer close after force-close still reported pending records")
 
 
 def make_consumer(settings: Settings, bootstrap: str, **overrides: Any) -> KafkaConsumer:

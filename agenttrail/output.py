@@ -146,7 +146,9 @@ def _write_csv(table: pa.Table, stream: IO[str]) -> None:
     writer = csv.writer(stream, lineterminator="\n")
     writer.writerow([clean(name) for name in _unique(table.column_names)])
     for record in to_records(table):
-        writer.writerow(["" if value is None else clean(_as_text(value)) for value in record.values()])
+        writer.writerow(
+            ["" if value is None else clean(_as_text(value)) for value in record.values()]
+        )
 
 
 def _write_parquet(table: pa.Table, stream: IO[Any] | None, output: Path | None) -> None:
@@ -160,7 +162,8 @@ def _write_parquet(table: pa.Table, stream: IO[Any] | None, output: Path | None)
     try:
         pq.write_table(table, target)
     except OSError as exc:
-        raise QueryError(f"Cannot write {output or 'the Parquet stream'}: {exc.strerror or exc}.") from None
+        where = output or "the Parquet stream"
+        raise QueryError(f"Cannot write {where}: {exc.strerror or exc}.") from None
     except pa.ArrowException as exc:
         first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise QueryError(f"Parquet cannot hold this result: {first_line}.") from None

@@ -36,7 +36,7 @@ from agenttrail._exceptions import (
     SpoolFullError,
 )
 from agenttrail.config import Settings
-from agenttrail.kafka import KafkaProducer, make_producer
+from agenttrail.kafka import KafkaProducer, abandon_producer, make_producer, send_and_wait
 from agenttrail.producers.ids import new_event_id, new_span_id
 from agenttrail.producers.spool import Record, Spool
 from agenttrail.schemas.codec import Codec, default_codec
@@ -228,11 +228,13 @@ class Emitter:
         batch = self._take_batch()
         if batch:
             records = [self._seal_or_refuse(event) for event in batch]
-            if self._spool.is_empty():
-                self._send_or_spool(records)
-            else:
-                self._spool_or_drop(batch, records)
-            self._in_hand = 0
+            try:
+                if self._spool.is_empty():
+                    self._send_or_spool(records)
+                else:
+                    self._spool_or_drop(batch, records)
+            finally:
+                self._in_hand = 0
         if not self._spool.is_empty():
             if not self._drain_spool():
                 self._wake.wait(0.5)
@@ -282,9 +284,8 @@ class Emitter:
         producer = self._current_producer_or_none()
         if producer is None:
             return records
-        futures = [producer.send(self.topic, key=key, value=value) for key, value in records]
-        producer.flush(timeout=self.settings.delivery_timeout_ms / 1000)
-        failed = [r for r, f in zip(records, futures, strict=True) if not (f.is_done and f.succeeded())]
+        acked = send_and_wait(producer, self.topic, records, self.settings.delivery_timeout_ms / 1000)
+        failed = [record for record, ok in zip(records, acked, strict=True) if not ok]
         if failed:
             log.warning("broker %s did not ack %d event(s); spooling them", self.bootstrap, len(failed))
             self._drop_producer()
@@ -309,7 +310,7 @@ class Emitter:
         with self._producer_lock:
             producer, self._producer = self._producer, None
         if producer is not None:
-            producer.close(timeout=0, null_logger=True)
+            abandon_producer(producer)
 
     # -- gaps ------------------------------------------------------------------------------------
 

@@ -1,0 +1,78 @@
+"""SIGKILL the materializer process again and again: the store ends equal to what was produced."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from agenttrail.consumers.store import open_store
+from agenttrail.producers.trail import connect
+from tests.fixtures import FINGERPRINT_KEY, SettingsFactory, materialize, scaled
+
+KILLS = 5
+
+
+@pytest.mark.slow
+def test_consumer_killed_mid_batch_loses_nothing_and_doubles_nothing(
+    settings_factory: SettingsFactory, tmp_path: Path
+) -> None:
+    settings = settings_factory(batch_max_records=500)
+    trail = connect(tenant="acme", agent_id="busy-agent", agent_version="1", region="eu-west-1",
+                    principal="human:alice", settings=settings)
+    total = scaled(30_000)
+    produced: list[str] = []
+
+    def produce_steadily() -> None:
+        """Spread production over the kill loop, so every kill lands while batches are written."""
+        for i in range(total):
+            with trail.action("llm.call", f"call-{i}") as act:
+                act.set_cost("0.000001000", "USD", input_tokens=i, output_tokens=1)
+            produced.append(act.event_id)
+            if i % 500 == 499:
+                time.sleep(KILLS * 3.0 / (total / 500))
+
+    producer = threading.Thread(target=produce_steadily)
+    producer.start()
+
+    env = os.environ | {
+        "AGENTTRAIL_BOOTSTRAP": settings.bootstrap or "",
+        "AGENTTRAIL_TOPIC_PREFIX": settings.topic_prefix,
+        "AGENTTRAIL_FINGERPRINT_KEY": FINGERPRINT_KEY,
+        "AGENTTRAIL_BATCH_MAX_RECORDS": "500",
+    }
+    rng = random.Random(3)
+    progress = []
+    for _ in range(KILLS):
+        consumer = subprocess.Popen(
+            [sys.executable, "-m", "agenttrail.cli", "--db", str(settings.db), "consume"],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )
+        time.sleep(rng.uniform(2.0, 3.5))  # start-up takes ~1.5 s; then kill it while it writes
+        consumer.send_signal(signal.SIGKILL)
+        consumer.wait()
+        con = open_store(settings.db, read_only=True)
+        progress.append(con.execute("SELECT count(*) FROM events").fetchone()[0])  # type: ignore[index]
+        con.close()
+
+    producer.join()
+    assert trail.flush(120)
+    trail.close()
+    con = open_store(settings.db)
+    final = materialize(settings, con, until=total, timeout=120)
+    ids = [r[0] for r in con.execute("SELECT event_id FROM events").fetchall()]
+    seqs = con.execute("SELECT count(DISTINCT store_seq), count(*) FROM events").fetchone()
+    con.close()
+    print(f"\n{total:,} produced / {final:,} stored / {len(ids) - len(set(ids))} duplicates "
+          f"with the consumer SIGKILLed {KILLS} times (stored after each kill: {progress})")
+    assert 0 < progress[0] and progress[-2] < progress[-1] < total, "every kill landed mid-stream"
+    assert final == total == len(set(ids))
+    assert set(ids) == set(produced)
+    assert seqs is not None and seqs[0] == seqs[1], "store order has no duplicates"
