@@ -86,7 +86,7 @@ def _print_report(console: Console, con: object, report: DemoReport, first_seq: 
         f"{report.duplicates} duplicates, {report.quarantined} quarantined, in {report.seconds:.1f} s "
         f"({report.stored / max(report.seconds, 1e-9):,.0f} events/s)."
     )
-    per_tenant = run_query(con, "tenant_counts_since", {"after_seq": str(first_seq)})  # type: ignore[arg-type]
+    per_tenant = run_query(con, "events_by_tenant", {"after_seq": str(first_seq)})  # type: ignore[arg-type]
     table = Table(title="This run, per tenant")
     for column in per_tenant.column_names:
         table.add_column(column, justify="right" if column != "tenant" else "left")

@@ -98,6 +98,8 @@ class Emitter:
         self._wake = threading.Event()
         self._idle = threading.Condition()
         self._in_hand = 0  # events taken from the queue and not yet acked, spooled or refused
+        self._unreachable = False
+        self._direct: KafkaProducer | None = None  # fail_closed's own producer, no linger
         self._closed = False
         self._thread = threading.Thread(target=self._run, name="agenttrail-sender", daemon=True)
         self._thread.start()
@@ -111,7 +113,6 @@ class Emitter:
 
     def submit_durable(self, event: dict[str, Any]) -> None:
         """durable: the event is on local disk when this returns; raises SpoolFullError."""
-        self.stats.submitted += 1
         record = self._seal_or_refuse(event)
         try:
             self._spool.append([record])
@@ -119,28 +120,32 @@ class Emitter:
             self.stats.dropped += 1
             self._remember_gap([event], [record], exc)
             raise
+        self.stats.submitted += 1
         self.stats.spooled += 1
         self._wake.set()
 
     def submit_fail_closed(self, event: dict[str, Any]) -> None:
-        """fail_closed: returns once the broker acked; raises AuditUnavailableError otherwise."""
-        self.stats.submitted += 1
-        if not self._spool.is_empty():
+        """fail_closed: returns once the broker acked; raises AuditUnavailableError otherwise.
+
+        It has its own producer with no linger, so the ack is not queued behind
+        the sender's async batches; and it refuses at once while the sender
+        knows the broker is unreachable, instead of waiting out a timeout.
+        """
+        if self.degraded:
             raise AuditUnavailableError(
                 f"The audit log at {self.bootstrap} is unreachable (events are being spooled), "
                 "so this action was not run; retry when the broker is back."
             )
-        key, value = self._seal_or_refuse(event)
-        try:
-            producer = self._current_producer()
-            producer.send(self.topic, key=key, value=value).get(
-                timeout=self.settings.delivery_timeout_ms / 1000
-            )
-        except Exception as exc:
+        record = self._seal_or_refuse(event)
+        producer = self._fail_closed_producer()
+        timeout = self.settings.delivery_timeout_ms / 1000
+        if producer is None or not send_and_wait(producer, self.topic, [record], timeout)[0]:
+            self._spool_or_drop([event], [record])  # sealed, so it must still reach the log
             raise AuditUnavailableError(
-                f"The audit log at {self.bootstrap} did not acknowledge the event "
-                f"({type(exc).__name__}), so this action was not run; retry when the broker is back."
-            ) from None
+                f"The audit log at {self.bootstrap} did not acknowledge the event in {timeout:g} s, "
+                "so this action was not run; retry when the broker is back."
+            )
+        self.stats.submitted += 1
         self.stats.acked += 1
 
     # -- lifecycle -------------------------------------------------------------------------------
@@ -167,15 +172,16 @@ class Emitter:
         self._wake.set()
         self._thread.join(timeout=self.settings.delivery_timeout_ms / 1000 + 5)
         with self._producer_lock:
-            if self._producer is not None:
-                self._producer.close(timeout=5)
-                self._producer = None
+            for producer in (self._producer, self._direct):
+                if producer is not None:
+                    producer.close(timeout=5)
+            self._producer = self._direct = None
         self._spool.close()
 
     @property
     def degraded(self) -> bool:
-        """True while events are waiting in the spool for the broker."""
-        return not self._spool.is_empty()
+        """True from a failed send until the spool delivers again: the broker is unreachable."""
+        return self._unreachable
 
     def _is_idle(self) -> bool:
         return self._queue.empty() and self._in_hand == 0 and self._spool.is_empty()
@@ -273,6 +279,7 @@ class Emitter:
         records, position = self._spool.read_pending(SEND_CHUNK)
         if self._send(records):
             return False
+        self._unreachable = False
         self._spool.mark_delivered(position)
         self.stats.acked += len(records)
         if self._spool.is_empty():
@@ -288,22 +295,29 @@ class Emitter:
         failed = [record for record, ok in zip(records, acked, strict=True) if not ok]
         if failed:
             log.warning("broker %s did not ack %d event(s); spooling them", self.bootstrap, len(failed))
+            self._unreachable = True
             self._drop_producer()
         return failed
 
     # -- the producer, recreated after an outage -------------------------------------------------
 
-    def _current_producer(self) -> KafkaProducer:
+    def _current_producer_or_none(self) -> KafkaProducer | None:
         with self._producer_lock:
             if self._producer is None:
-                self._producer = make_producer(self.settings, self.bootstrap)
+                try:
+                    self._producer = make_producer(self.settings, self.bootstrap)
+                except AgentTrailError:
+                    return None
             return self._producer
 
-    def _current_producer_or_none(self) -> KafkaProducer | None:
-        try:
-            return self._current_producer()
-        except AgentTrailError:
-            return None
+    def _fail_closed_producer(self) -> KafkaProducer | None:
+        with self._producer_lock:
+            if self._direct is None:
+                try:
+                    self._direct = make_producer(self.settings, self.bootstrap, linger_ms=0)
+                except AgentTrailError:
+                    return None
+            return self._direct
 
     def _drop_producer(self) -> None:
         """Abandon the producer so records it still holds are not sent behind the spool's back."""

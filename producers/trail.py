@@ -20,7 +20,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
-from agenttrail._exceptions import InvalidEventError, SecretInPayloadError
+from agenttrail._exceptions import AuditUnavailableError, InvalidEventError, SecretInPayloadError
 from agenttrail.broker import resolve_bootstrap
 from agenttrail.config import Settings, load_settings
 from agenttrail.producers.emitter import Emitter, Mode, Refusal
@@ -128,7 +128,12 @@ class Trail:
         for key, value in (attributes or {}).items():
             scope.set_attribute(key, value)
         scope.data_region, scope.source_address = data_region, source_address
-        scope.start()
+        try:
+            scope.start()
+        except AuditUnavailableError as exc:
+            scope.set_outcome("denied", code=type(exc).__name__, message=str(exc))
+            scope.finish()  # the trail says it was not run, instead of a forever-pending start
+            raise
         token = _current.set(scope)
         try:
             yield scope

@@ -34,7 +34,8 @@ SELECT
     e.agent_id,
     e.outcome,
     e.duration_us,
-    e.cost_amount
+    e.cost_amount,
+    e.cost_currency
 FROM down
 JOIN events AS e USING (event_id)
 ORDER BY down.path

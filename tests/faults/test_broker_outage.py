@@ -10,7 +10,7 @@ from agenttrail.broker import EmbeddedBroker
 from agenttrail.consumers.store import open_store
 from agenttrail.producers.trail import connect
 from agenttrail.service import Pipeline
-from tests.fixtures import SettingsFactory, scaled
+from tests.fixtures import SettingsFactory, materialize, scaled
 
 
 def wait_for(condition, timeout: float) -> bool:  # type: ignore[no-untyped-def]
@@ -85,4 +85,10 @@ def test_fail_closed_action_refuses_to_run_while_the_broker_is_unreachable(
     finally:
         pausable_broker.resume()
     assert not ran, "no audit, no action"
+    assert trail.flush(20)
     trail.close(timeout=10)
+    con = open_store(settings.db)
+    materialize(settings, con, until=2)
+    rows = con.execute("SELECT phase, outcome, error_code FROM events ORDER BY stream_seq").fetchall()
+    con.close()
+    assert rows == [("started", "pending", None), ("completed", "denied", "AuditUnavailableError")]
