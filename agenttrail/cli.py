@@ -9,7 +9,6 @@ from __future__ import annotations
 import functools
 import logging
 import signal
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -289,4 +288,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

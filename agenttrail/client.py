@@ -52,7 +52,9 @@ class QueryClient:
         try:
             response = httpx.get(f"{self.server_url}{path}", params=clean, headers=headers, timeout=60)
         except httpx.HTTPError as exc:
-            raise ServerError(f"The agenttrail server at {self.server_url} did not answer ({type(exc).__name__}).") from None
+            raise ServerError(
+                f"The agenttrail server at {self.server_url} did not answer ({type(exc).__name__})."
+            ) from None
         if response.status_code == 401:
             raise ServerError("The server requires a token: set AGENTTRAIL_API_TOKEN.")
         if response.status_code >= 400:

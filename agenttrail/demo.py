@@ -14,6 +14,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -50,7 +51,7 @@ def run_demo(db: Path, events: int, *, seed: int, console: Console) -> DemoRepor
         ensure_topics(settings, broker.bootstrap)
         con = open_store(settings.db)
         stack.callback(con.close)
-        first_seq = con.execute("SELECT coalesce(max(store_seq), 0) FROM events").fetchone()[0]  # type: ignore[index]
+        first_seq = con.execute("SELECT coalesce(max(store_seq), 0) FROM events").fetchone()[0]
         pipeline = Pipeline(settings, broker.bootstrap, con).start()
         stack.callback(pipeline.stop)
         trail = connect(tenant="demo", agent_id="fleet-simulator", agent_version="0.1.0",
@@ -80,13 +81,14 @@ def run_demo(db: Path, events: int, *, seed: int, console: Console) -> DemoRepor
         return report
 
 
-def _print_report(console: Console, con: object, report: DemoReport, first_seq: int, sample: str | None) -> None:
+def _print_report(console: Console, con: duckdb.DuckDBPyConnection, report: DemoReport, first_seq: int,
+                  sample: str | None) -> None:
     console.print(
         f"\n[bold]{report.produced:,}[/bold] events produced, [bold]{report.stored:,}[/bold] stored, "
         f"{report.duplicates} duplicates, {report.quarantined} quarantined, in {report.seconds:.1f} s "
         f"({report.stored / max(report.seconds, 1e-9):,.0f} events/s)."
     )
-    per_tenant = run_query(con, "events_by_tenant", {"after_seq": str(first_seq)})  # type: ignore[arg-type]
+    per_tenant = run_query(con, "events_by_tenant", {"after_seq": str(first_seq)})
     table = Table(title="This run, per tenant")
     for column in per_tenant.column_names:
         table.add_column(column, justify="right" if column != "tenant" else "left")
@@ -95,4 +97,4 @@ def _print_report(console: Console, con: object, report: DemoReport, first_seq: 
     console.print(table)
     if sample:
         console.print("[bold]A sample operation chain[/bold] (agenttrail query chain --param event_id=" + sample + "):")
-        console.print(chain_tree(run_query(con, "chain", {"event_id": sample})))  # type: ignore[arg-type]
+        console.print(chain_tree(run_query(con, "chain", {"event_id": sample})))

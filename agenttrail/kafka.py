@@ -7,9 +7,9 @@ exception class maps to something with a sentence a person can act on.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from typing import Any
 
 import kafka.errors
@@ -172,10 +172,9 @@ def ensure_topics(settings: Settings, bootstrap: str, names: tuple[str, ...] = P
         existing = set(admin.list_topics())
         missing = [NewTopic(t, settings.partitions, 1) for t in wanted if t not in existing]
         if missing:
-            try:
+            # Another process may create one between our list and create: that is fine.
+            with suppress(kafka.errors.TopicAlreadyExistsError):
                 admin.create_topics(missing)
-            except kafka.errors.TopicAlreadyExistsError:
-                pass  # another process created it between our list and create
 
 
 def topic_ids(settings: Settings, bootstrap: str, topics: list[str]) -> dict[str, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -49,7 +50,7 @@ OUTBOX_SCHEMA = pa.schema([
 
 
 def event_table(rows: list[tuple[Any, ...]]) -> pa.Table:
-    columns = list(zip(*rows, strict=True)) if rows else [[] for _ in EVENT_COLUMNS]
+    columns: list[Sequence[Any]] = list(zip(*rows, strict=True)) if rows else [[] for _ in EVENT_COLUMNS]
     return pa.Table.from_arrays(
         [pa.array(col, type=f.type) for col, f in zip(columns, EVENT_SCHEMA, strict=True)], schema=EVENT_SCHEMA
     )

@@ -45,7 +45,6 @@ from agenttrail.consumers.intake import (
 from agenttrail.consumers.store import sql
 from agenttrail.kafka import (
     KafkaConsumer,
-    TopicPartition,
     make_consumer,
     make_producer,
     map_kafka_errors,

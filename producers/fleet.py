@@ -18,9 +18,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from agenttrail.producers.trail import ActionScope, Trail
-
 from agenttrail._exceptions import AuditUnavailableError
+from agenttrail.producers.trail import ActionScope, Trail
 
 # -- the catalogue ---------------------------------------------------------------------------------
 

@@ -144,7 +144,9 @@ class Trail:
             _current.reset(token)
             scope.finish()
 
-    def traced(self, action_type: str, name: str | None = None, **options: Any) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    def traced(
+        self, action_type: str, name: str | None = None, **options: Any
+    ) -> Callable[[Callable[P, R]], Callable[P, R]]:
         """Decorator form of ``action`` for plain and ``async def`` functions."""
         def decorate(func: Callable[P, R]) -> Callable[P, R]:
             label = name or func.__qualname__
@@ -205,8 +207,8 @@ class ActionScope:
         self.event_id = new_event_id()
         self.span_id = new_span_id()
         self.parent = parent
-        self.trace_id = parent.trace_id if parent else new_trace_id()
-        self.action = {"type": action_type, "name": name, "phase": "completed", "resource": None}
+        self.trace_id: str = parent.trace_id if parent else new_trace_id()
+        self.action: dict[str, Any] = {"type": action_type, "name": name, "phase": "completed", "resource": None}
         self.mode = mode
         self.outcome = "success"
         self.error: dict[str, str] | None = None

@@ -9,8 +9,12 @@ from typing import Any
 
 import duckdb
 import pytest
+
+from agenttrail.broker import EmbeddedBroker
+from agenttrail.config import Settings, load_settings
 from agenttrail.consumers.materializer import Materializer
 from agenttrail.consumers.store import open_store
+from agenttrail.kafka import ensure_topics
 from agenttrail.producers.fleet import (
     DOMAIN_PRICE,
     MODELS,
@@ -20,10 +24,6 @@ from agenttrail.producers.fleet import (
     FleetReport,
 )
 from agenttrail.producers.trail import Trail, connect
-
-from agenttrail.broker import EmbeddedBroker
-from agenttrail.config import Settings, load_settings
-from agenttrail.kafka import ensure_topics
 
 EVENTS = 2000
 ACTION_TYPES = {

@@ -119,7 +119,7 @@ def test_raw_secrets_are_refused_by_the_sdk_and_tokens_are_fingerprinted(
 
 
 def test_oversized_event_reaches_the_callback_and_the_quarantine(
-    trail_factory: TrailFactory, settings_factory, store: duckdb.DuckDBPyConnection  # type: ignore[no-untyped-def]
+    trail_factory: TrailFactory, settings_factory, store: duckdb.DuckDBPyConnection
 ) -> None:
     small = settings_factory(max_event_bytes=4096, db=store_path(store))
     refusals: list[Refusal] = []
@@ -142,9 +142,8 @@ def store_path(con: duckdb.DuckDBPyConnection) -> str:
 def test_garbage_and_invalid_events_are_quarantined_and_dead_lettered_without_stopping(
     trail_factory: TrailFactory, settings: Settings, store: duckdb.DuckDBPyConnection
 ) -> None:
-    from tests.test_codec import sample_event
-
     from agenttrail.schemas import default_codec
+    from tests.test_codec import sample_event
 
     bootstrap = settings.bootstrap or ""
     producer = make_producer(settings, bootstrap)
@@ -180,7 +179,7 @@ def test_garbage_and_invalid_events_are_quarantined_and_dead_lettered_without_st
     assert all(b"api_key" not in r.value for r in letters), "secrets never reach the dead-letter topic"
 
 
-def test_fingerprint_key_is_required_for_tokens_and_named(settings_factory) -> None:  # type: ignore[no-untyped-def]
+def test_fingerprint_key_is_required_for_tokens_and_named(settings_factory) -> None:
     from agenttrail import ConfigError
     from agenttrail.schemas.fingerprints import Fingerprinter
 

@@ -12,8 +12,6 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 import pytest
-from agenttrail.consumers.store import open_store, restrict_to_reading
-from agenttrail.queries import get_query, list_queries, run_query, run_sql
 
 from agenttrail._exceptions import (
     QueryError,
@@ -21,6 +19,8 @@ from agenttrail._exceptions import (
     ReadOnlyQueryError,
     UnknownQueryError,
 )
+from agenttrail.consumers.store import open_store, restrict_to_reading
+from agenttrail.queries import get_query, list_queries, run_query, run_sql
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)  # safely in the past, for relative --since
 SHIPPED = {

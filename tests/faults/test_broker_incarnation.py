@@ -13,7 +13,7 @@ from agenttrail.producers.trail import connect
 from tests.fixtures import SettingsFactory, materialize
 
 
-def produce(settings, count: int) -> None:  # type: ignore[no-untyped-def]
+def produce(settings, count: int) -> None:
     trail = connect(tenant="acme", agent_id="a", agent_version="1", region="eu-west-1",
                     principal="human:alice", settings=settings)
     for i in range(count):

@@ -13,7 +13,7 @@ from agenttrail.service import Pipeline
 from tests.fixtures import SettingsFactory, materialize, scaled
 
 
-def wait_for(condition, timeout: float) -> bool:  # type: ignore[no-untyped-def]
+def wait_for(condition, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:

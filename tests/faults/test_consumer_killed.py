@@ -59,7 +59,7 @@ def test_consumer_killed_mid_batch_loses_nothing_and_doubles_nothing(
         consumer.send_signal(signal.SIGKILL)
         consumer.wait()
         con = open_store(settings.db, read_only=True)
-        progress.append(con.execute("SELECT count(*) FROM events").fetchone()[0])  # type: ignore[index]
+        progress.append(con.execute("SELECT count(*) FROM events").fetchone()[0])
         con.close()
 
     producer.join()
@@ -72,7 +72,7 @@ def test_consumer_killed_mid_batch_loses_nothing_and_doubles_nothing(
     con.close()
     print(f"\n{total:,} produced / {final:,} stored / {len(ids) - len(set(ids))} duplicates "
           f"with the consumer SIGKILLed {KILLS} times (stored after each kill: {progress})")
-    assert 0 < progress[0] and progress[-2] < progress[-1] < total, "every kill landed mid-stream"
+    assert progress[0] > 0 and progress[-2] < progress[-1] < total, "every kill landed mid-stream"
     assert final == total == len(set(ids))
     assert set(ids) == set(produced)
     assert seqs is not None and seqs[0] == seqs[1], "store order has no duplicates"
