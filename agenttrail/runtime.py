@@ -11,6 +11,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+_OPTIONS_WITH_VALUES = {"--db"}
+
 
 def pid_alive(pid: int) -> bool:
     try:
@@ -29,9 +31,14 @@ def process_name(pid: int) -> str:
     except OSError:
         return f"process {pid}"
     words = [w for w in raw.decode("utf-8", "replace").split("\0") if w]
-    for i, word in enumerate(words):
-        if word.endswith("agenttrail") and i + 1 < len(words):
-            return f"agenttrail {words[i + 1]} (PID {pid})"
+    program = next((i for i, w in enumerate(words) if w.endswith(("agenttrail", "agenttrail.cli"))), None)
+    if program is not None:
+        rest = iter(words[program + 1:])
+        for word in rest:
+            if word in _OPTIONS_WITH_VALUES:
+                next(rest, None)
+            elif not word.startswith("-"):
+                return f"agenttrail {word} (PID {pid})"
     return f"{' '.join(words)[:80]} (PID {pid})"
 
 

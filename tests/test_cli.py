@@ -1,0 +1,165 @@
+"""The `agenttrail` command as a person uses it: real processes, real files, one-sentence errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from click.testing import CliRunner
+
+from agenttrail.cli import cli
+from agenttrail.producers.trail import connect
+from agenttrail.runtime import read_live_state
+from tests.fixtures import FINGERPRINT_KEY, SettingsFactory
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def agenttrail(*args: str, cwd: Path, env: dict[str, str] | None = None,
+               timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "agenttrail.cli", *args], cwd=cwd, env=env or os.environ.copy(),
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def test_every_command_is_documented_in_the_readme_and_its_help_has_examples() -> None:
+    readme = README.read_text()
+    for name, command in cli.commands.items():
+        assert f"agenttrail {name}" in readme, f"README does not document `agenttrail {name}`"
+        assert "Example" in (command.help or ""), f"`agenttrail {name} --help` has no examples"
+
+
+def test_bad_since_value_is_one_sentence_with_a_nonzero_exit(tmp_path: Path) -> None:
+    result = agenttrail("trail", "--agent", "a", "--since", "3 parsecs", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "--since '3 parsecs' is not a time" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_query_on_a_missing_database_says_how_to_create_one(tmp_path: Path) -> None:
+    result = agenttrail("sql", "SELECT 1", cwd=tmp_path)
+    assert result.returncode == 1 and "agenttrail demo" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_consume_without_a_broker_says_how_to_start_one(tmp_path: Path) -> None:
+    env = os.environ | {"AGENTTRAIL_FINGERPRINT_KEY": FINGERPRINT_KEY}
+    env.pop("AGENTTRAIL_BOOTSTRAP", None)
+    result = agenttrail("consume", cwd=tmp_path, env=env)
+    assert result.returncode == 1
+    assert "agenttrail serve" in result.stderr and "--bootstrap" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_unreachable_broker_is_one_sentence(tmp_path: Path) -> None:
+    env = os.environ | {"AGENTTRAIL_FINGERPRINT_KEY": FINGERPRINT_KEY}
+    result = agenttrail("consume", "--bootstrap", "127.0.0.1:9", cwd=tmp_path, env=env)
+    assert result.returncode == 1
+    assert "127.0.0.1:9 did not answer" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_serve_refuses_to_start_without_a_fingerprint_key(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "AGENTTRAIL_FINGERPRINT_KEY"}
+    result = agenttrail("serve", "--port", "0", cwd=tmp_path, env=env)
+    assert result.returncode == 1 and "AGENTTRAIL_FINGERPRINT_KEY" in result.stderr
+
+
+def test_query_list_shows_every_named_query_with_its_parameters() -> None:
+    result = CliRunner().invoke(cli, ["query", "--list", "--json"])
+    assert result.exit_code == 0
+    names = {row["query"]: row["params"] for row in json.loads(result.output)}
+    assert {"trail", "chain", "quarantine", "spend_by_agent"} <= set(names)
+    assert names["chain"] == "event_id"
+
+
+def test_locked_database_error_names_the_process_that_holds_it(
+    settings_factory: SettingsFactory, tmp_path: Path
+) -> None:
+    settings = settings_factory()
+    env = os.environ | {"AGENTTRAIL_BOOTSTRAP": settings.bootstrap or "", "AGENTTRAIL_FINGERPRINT_KEY": FINGERPRINT_KEY,
+                        "AGENTTRAIL_TOPIC_PREFIX": settings.topic_prefix}
+    consumer = subprocess.Popen([sys.executable, "-m", "agenttrail.cli", "--db", str(settings.db), "consume"],
+                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while not settings.db.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(0.5)
+        result = agenttrail("--db", str(settings.db), "trail", "--agent", "a", cwd=tmp_path)
+    finally:
+        consumer.terminate()
+        consumer.wait(10)
+    assert result.returncode == 1
+    assert f"agenttrail consume (PID {consumer.pid})" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[Path, dict[str, str]]]:
+    """`agenttrail serve` with its own embedded broker, in tmp_path; stopped with SIGTERM."""
+    env = os.environ | {"AGENTTRAIL_FINGERPRINT_KEY": FINGERPRINT_KEY, "AGENTTRAIL_API_TOKEN": "admin-token-for-tests",
+                        "AGENTTRAIL_TOPIC_PREFIX": "served"}
+    env.pop("AGENTTRAIL_BOOTSTRAP", None)
+    server = subprocess.Popen([sys.executable, "-m", "agenttrail.cli", "serve", "--port", "0"], cwd=tmp_path,
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    state = tmp_path / "agenttrail.server.json"
+    deadline = time.monotonic() + 60
+    while read_live_state(state) is None:
+        assert server.poll() is None, server.stderr.read() if server.stderr else ""
+        assert time.monotonic() < deadline, "serve did not start"
+        time.sleep(0.1)
+    yield tmp_path, env
+    server.send_signal(signal.SIGTERM)
+    server.wait(30)
+    assert not state.exists() and not (tmp_path / "agenttrail.broker.json").exists(), "state files left behind"
+
+
+def test_serve_owns_broker_and_database_and_cli_queries_go_through_it(
+    served: tuple[Path, dict[str, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    workdir, env = served
+    monkeypatch.chdir(workdir)
+    for key in ("AGENTTRAIL_FINGERPRINT_KEY", "AGENTTRAIL_TOPIC_PREFIX"):
+        monkeypatch.setenv(key, env[key])
+    monkeypatch.delenv("AGENTTRAIL_BOOTSTRAP", raising=False)
+    trail = connect(tenant="acme", agent_id="served-agent", agent_version="1", region="eu-west-1",
+                    principal="human:alice", spool_dir=workdir / "spool")  # finds the broker serve recorded
+    for i in range(25):
+        with trail.action("tool.call", f"call-{i}"):
+            pass
+    trail.close()
+
+    rows: list[dict[str, str]] = []
+    deadline = time.monotonic() + 30
+    while len(rows) < 25 and time.monotonic() < deadline:
+        result = agenttrail("trail", "--agent", "served-agent", "--json", cwd=workdir, env=env)
+        assert result.returncode == 0, result.stderr
+        rows = json.loads(result.stdout)
+        time.sleep(0.2)
+    assert len(rows) == 25 and rows[0]["action_type"] == "tool.call"
+
+    refused = agenttrail("sql", "DELETE FROM events", cwd=workdir, env=env)
+    assert refused.returncode == 1 and "Only a SELECT" in refused.stderr
+    no_files = agenttrail("sql", "SELECT * FROM read_csv('/etc/passwd')", cwd=workdir, env=env)
+    assert no_files.returncode == 1 and "Traceback" not in no_files.stderr
+
+    url = json.loads((workdir / "agenttrail.server.json").read_text())["url"]
+    assert url.startswith("http://127.0.0.1:"), "binds loopback unless told otherwise"
+    assert httpx.get(f"{url}/healthz").json() == {"status": "ok"}
+    csv = httpx.get(f"{url}/v1/queries/trail", params={"agent": "served-agent", "format": "csv"})
+    assert csv.status_code == 200 and csv.text.count("\n") == 26
+
+
+def test_demo_runs_end_to_end_and_reports(tmp_path: Path) -> None:
+    result = agenttrail("demo", "--events", "400", cwd=tmp_path, timeout=180)
+    assert result.returncode == 0, result.stderr
+    assert "stored" in result.stdout and "A sample operation chain" in result.stdout
+    assert (tmp_path / "agenttrail.duckdb").exists()
+    again = agenttrail("query", "events_by_tenant", "--json", cwd=tmp_path)
+    assert sum(row["events"] for row in json.loads(again.stdout)) >= 400
