@@ -97,7 +97,7 @@ class Emitter:
         self._producer: KafkaProducer | None = make_producer(settings, bootstrap)
         self._wake = threading.Event()
         self._idle = threading.Condition()
-        self._in_hand = 0  # events taken from the queue and not yet acked, spooled or refused
+        self._busy = False  # the sender holds events taken from the queue and not yet settled
         self._unreachable = False
         self._direct: KafkaProducer | None = None  # fail_closed's own producer, no linger
         self._closed = False
@@ -136,7 +136,11 @@ class Emitter:
                 f"The audit log at {self.bootstrap} is unreachable (events are being spooled), "
                 "so this action was not run; retry when the broker is back."
             )
-        record = self._seal_or_refuse(event)
+        try:
+            record = self._seal(event)
+        except EventError as exc:
+            self.submit(self._refusal(event, exc))  # the stream still says what was refused
+            raise
         producer = self._fail_closed_producer()
         timeout = self.settings.delivery_timeout_ms / 1000
         if producer is None or not send_and_wait(producer, self.topic, [record], timeout)[0]:
@@ -184,7 +188,7 @@ class Emitter:
         return self._unreachable
 
     def _is_idle(self) -> bool:
-        return self._queue.empty() and self._in_hand == 0 and self._spool.is_empty()
+        return self._queue.empty() and not self._busy and self._spool.is_empty()
 
     # -- sealing ---------------------------------------------------------------------------------
 
@@ -213,10 +217,14 @@ class Emitter:
         try:
             return self._seal(event)
         except EventError as exc:
-            self.stats.refused += 1
-            if self._on_refused is not None:
-                self._on_refused(Refusal(str(event.get("event_id")), str(exc), exc))
-            return self._seal(_refusal_event(event, exc))
+            return self._seal(self._refusal(event, exc))
+
+    def _refusal(self, event: dict[str, Any], exc: EventError) -> dict[str, Any]:
+        """Count and report a refused event; returns the audit.refused event that takes its place."""
+        self.stats.refused += 1
+        if self._on_refused is not None:
+            self._on_refused(Refusal(str(event.get("event_id")), str(exc), exc))
+        return _refusal_event(event, exc)
 
     # -- the sender thread -----------------------------------------------------------------------
 
@@ -240,7 +248,7 @@ class Emitter:
                 else:
                     self._spool_or_drop(batch, records)
             finally:
-                self._in_hand = 0
+                self._busy = False
         if not self._spool.is_empty():
             if not self._drain_spool():
                 self._wake.wait(0.5)
@@ -250,13 +258,14 @@ class Emitter:
             self._wake.clear()
 
     def _take_batch(self) -> list[dict[str, Any]]:
+        self._busy = True  # before draining, so flush() never sees an empty queue and an idle sender
         batch: list[dict[str, Any]] = []
         try:
             while len(batch) < SEND_CHUNK:
                 batch.append(self._queue.get_nowait())
         except queue.Empty:
             pass
-        self._in_hand = len(batch)
+        self._busy = bool(batch)
         return batch
 
     def _send_or_spool(self, records: list[Record]) -> None:

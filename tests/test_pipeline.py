@@ -187,3 +187,17 @@ def test_fingerprint_key_is_required_for_tokens_and_named(settings_factory) -> N
         Fingerprinter(None, "k1")
     assert Fingerprinter(settings_factory().fingerprint_key, "k1").fingerprint("t").startswith("hmac-sha256:k1:")
     assert FINGERPRINT_KEY not in repr(settings_factory())
+
+
+def test_fail_closed_action_whose_start_is_refused_does_not_run(
+    trail_factory: TrailFactory, settings_factory, store: duckdb.DuckDBPyConnection  # type: ignore[no-untyped-def]
+) -> None:
+    small = settings_factory(max_event_bytes=4096, db=store_path(store))
+    trail = trail_factory(settings_=small)
+    ran = False
+    with pytest.raises(EventTooLargeError), trail.action("domain.register", "x" * 10_000):
+        ran = True
+    trail.flush(10)
+    materialize(small, store, until=1)
+    assert not ran
+    assert store.execute("SELECT action_type FROM events").fetchall() == [("audit.refused",)]
