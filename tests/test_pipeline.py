@@ -201,3 +201,30 @@ def test_fail_closed_action_whose_start_is_refused_does_not_run(
     materialize(small, store, until=1)
     assert not ran
     assert store.execute("SELECT action_type FROM events").fetchall() == [("audit.refused",)]
+
+
+def test_event_from_a_plain_kafka_python_and_fastavro_script_is_stored(
+    settings: Settings, store: duckdb.DuckDBPyConnection
+) -> None:
+    """A producer in any language needs only the .avsc file and the single-object header."""
+    import io
+    import json
+    from importlib import resources
+
+    import fastavro
+    from kafka import KafkaProducer
+
+    from tests.test_codec import sample_event
+
+    schema = fastavro.parse_schema(json.loads(
+        resources.files("agenttrail.schemas").joinpath("agent_action.v1.avsc").read_text()))
+    canonical = fastavro.schema.to_parsing_canonical_form(schema)
+    body = io.BytesIO()
+    body.write(b"\xc3\x01" + bytes.fromhex(fastavro.schema.fingerprint(canonical, "CRC-64-AVRO")))
+    fastavro.schemaless_writer(body, schema, sample_event(event_id="from-a-plain-script"))
+    plain = KafkaProducer(bootstrap_servers=settings.bootstrap)
+    plain.send(settings.topic("actions"), key=b"acme", value=body.getvalue()).get(timeout=10)
+    plain.close()
+    assert materialize(settings, store, until=1) == 1
+    assert store.execute("SELECT event_id, cost_amount FROM events").fetchall() == [
+        ("from-a-plain-script", Decimal("0.0021"))]
