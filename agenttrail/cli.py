@@ -182,6 +182,29 @@ def broker(ctx: click.Context, port: int) -> None:
             remove_state(settings.broker_state_file)
 
 
+@cli.command()
+@click.option("--events", default=500_000, show_default=True, type=click.IntRange(1000),
+              help="Events pre-loaded for the materializer stages.")
+@click.option("--query-events", default=1_000_000, show_default=True, type=click.IntRange(1000),
+              help="Stored events the trail query runs over.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON instead of a table.")
+def bench(events: int, query_events: int, as_json: bool) -> None:
+    """Measure every stage on a private embedded broker and print the table.
+
+    \b
+    Examples:
+      agenttrail bench
+      agenttrail bench --events 100000 --query-events 200000 --json > bench.json
+    """
+    from agenttrail.bench import render_report, report_json, run_bench
+
+    report = run_bench(events=events, query_events=query_events, console=err_console if as_json else console)
+    if as_json:
+        click.echo(report_json(report))
+    else:
+        render_report(report, console)
+
+
 # -- reading things --------------------------------------------------------------------------------
 
 

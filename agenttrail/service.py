@@ -77,6 +77,9 @@ class Pipeline:
                 self.materializer.run(self._stop, on_batch=self._count)
             except AgentTrailError as exc:
                 log.warning("materializer paused: %s Retrying in 1 s.", exc)
+                # Records polled before the error are past the consumer's position but not stored:
+                # closing makes the next run() seek back to the offsets committed in DuckDB.
+                self.materializer.close()
                 self._stop.wait(1.0)
             except BaseException as exc:
                 self.error = exc
@@ -106,15 +109,17 @@ def require_fingerprint_key(settings: Settings) -> None:
 
 
 def consume(settings: Settings, bootstrap: str) -> None:
-    """Run the materializer in the foreground until interrupted."""
+    """Run the materializer until interrupted; broker hiccups after start are retried, not fatal."""
     require_fingerprint_key(settings)
     ensure_topics(settings, bootstrap)
     con = open_store(settings.db)
-    materializer = Materializer(settings, bootstrap, con)
+    pipeline = Pipeline(settings, bootstrap, con).start()
     try:
-        materializer.run(threading.Event())
+        while pipeline.error is None:
+            time.sleep(0.5)
+        raise pipeline.error
     finally:
-        materializer.close()
+        pipeline.stop()
         con.close()
 
 

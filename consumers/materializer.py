@@ -55,6 +55,9 @@ from agenttrail.schemas.codec import Codec, default_codec
 
 log = logging.getLogger("agenttrail.materializer")
 
+# Where a batch's time goes, accumulated in Materializer.timings (seconds, time.perf_counter).
+PHASES = ("poll", "decode", "validate", "arrow", "insert", "commit", "outbox")
+
 
 @dataclass
 class BatchResult:
@@ -87,6 +90,7 @@ class Materializer:
         self._next_quarantine = self._max("SELECT max(quarantine_id) FROM quarantine") + 1
         self._next_outbox = self._max("SELECT max(outbox_id) FROM outbox") + 1
         self._publisher: Any = None
+        self.timings: dict[str, float] = dict.fromkeys(PHASES, 0.0)
 
     # -- start -----------------------------------------------------------------------------------
 
@@ -135,9 +139,13 @@ class Materializer:
 
     def step(self) -> BatchResult | None:
         """Poll one batch, commit it, publish the outbox; None when nothing arrived."""
+        t0 = time.perf_counter()
         records = self._collect()
+        self.timings["poll"] += time.perf_counter() - t0
         result = self.process(records) if records else None
+        t1 = time.perf_counter()
         self.publish_outbox()
+        self.timings["outbox"] += time.perf_counter() - t1
         return result
 
     def _collect(self) -> list[Any]:
@@ -166,10 +174,14 @@ class Materializer:
         seen: dict[str, str] = {}
         duplicates = 0
         offsets: dict[tuple[str, int], int] = {}
+        clock, decoding = time.perf_counter, 0.0
+        started = clock()
         for record in records:
             offsets[(record.topic, record.partition)] = record.offset + 1
             where = (received_at, record.topic, record.partition, record.offset)
+            t0 = clock()
             event, rejection = decode(self.codec, record.value)
+            decoding += clock() - t0
             if event is not None:
                 rejection = check(event, received_at, self._skew)
             if rejection is not None:
@@ -189,10 +201,16 @@ class Materializer:
             if event["action"]["type"] == "audit.refused":
                 quarantined.append(quarantine_row(_refused(event), None, *where))
 
+        timings = self.timings
+        t_arrow = clock()
+        timings["decode"] += decoding
+        timings["validate"] += t_arrow - started - decoding
         tx = self.con
         tx.begin()
         try:
             table = event_table(rows)
+            t_insert = clock()
+            timings["arrow"] += t_insert - t_arrow
             tx.register("batch_events", table)
             inserted = {r[0] for r in tx.execute(sql("insert_events")).fetchall()}
             tx.unregister("batch_events")
@@ -212,7 +230,10 @@ class Materializer:
                                                   "topic_id": self._topic_ids.get(topic, "")})
             if duplicates:
                 tx.execute(sql("add_counter"), {"name": "duplicates", "amount": duplicates})
+            t_commit = clock()
+            timings["insert"] += t_commit - t_insert
             tx.commit()
+            timings["commit"] += clock() - t_commit
         except BaseException:
             tx.rollback()
             raise

@@ -190,7 +190,7 @@ def test_fingerprint_key_is_required_for_tokens_and_named(settings_factory) -> N
 
 
 def test_fail_closed_action_whose_start_is_refused_does_not_run(
-    trail_factory: TrailFactory, settings_factory, store: duckdb.DuckDBPyConnection  # type: ignore[no-untyped-def]
+    trail_factory: TrailFactory, settings_factory, store: duckdb.DuckDBPyConnection
 ) -> None:
     small = settings_factory(max_event_bytes=4096, db=store_path(store))
     trail = trail_factory(settings_=small)
