@@ -25,7 +25,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any, Literal
 
 from agenttrail._exceptions import (
@@ -37,7 +36,7 @@ from agenttrail._exceptions import (
 )
 from agenttrail.config import Settings
 from agenttrail.kafka import KafkaProducer, abandon_producer, make_producer, send_and_wait
-from agenttrail.producers.ids import new_event_id, new_span_id
+from agenttrail.producers.derived_events import gap_event, refusal_event
 from agenttrail.producers.spool import Record, Spool
 from agenttrail.schemas.codec import Codec, default_codec
 
@@ -224,7 +223,7 @@ class Emitter:
         self.stats.refused += 1
         if self._on_refused is not None:
             self._on_refused(Refusal(str(event.get("event_id")), str(exc), exc))
-        return _refusal_event(event, exc)
+        return refusal_event(event, exc)
 
     # -- the sender thread -----------------------------------------------------------------------
 
@@ -351,46 +350,5 @@ class Emitter:
             for _, st in self._streams.items():
                 st.dropped.clear()
         for _, dropped in gaps:
-            self._send_or_spool([self._seal(_gap_event(dropped))])
+            self._send_or_spool([self._seal(gap_event(dropped))])
 
-
-def _derived_event(template: dict[str, Any], action_type: str, attributes: dict[str, str]) -> dict[str, Any]:
-    """A small event on the same stream and identity as ``template``, about ``template``."""
-    return {
-        **{k: template[k] for k in ("tenant", "agent", "principal", "actor_chain", "session_id", "trace_id")},
-        "event_id": new_event_id(),
-        "occurred_at": datetime.now(UTC),
-        "span_id": new_span_id(),
-        "parent_span_id": template.get("span_id"),
-        "parent_event_id": template.get("parent_event_id"),
-        "action": {"type": action_type, "name": template["action"]["type"], "phase": "completed", "resource": None},
-        "outcome": "denied",
-        "error": None,
-        "duration_us": None,
-        "credential": None,
-        "cost": None,
-        "data_region": None,
-        "source_address": None,
-        "attributes": attributes,
-        "integrity": {"stream_id": template["integrity"]["stream_id"], "seq": 0, "prev_hash": None},
-    }
-
-
-def _refusal_event(event: dict[str, Any], exc: EventError) -> dict[str, Any]:
-    return _derived_event(event, "audit.refused", {
-        "reason": type(exc).__name__,
-        "detail": str(exc)[:500],
-        "refused_event_id": str(event.get("event_id")),
-    })
-
-
-def _gap_event(dropped: list[dict[str, Any]]) -> dict[str, Any]:
-    first, last = dropped[0], dropped[-1]
-    return _derived_event(first, "audit.gap", {
-        "reason": "spool_full",
-        "dropped_events": str(len(dropped)),
-        "first_seq": str(first["integrity"]["seq"]),
-        "last_seq": str(last["integrity"]["seq"]),
-        "first_occurred_at": first["occurred_at"].isoformat(),
-        "last_occurred_at": last["occurred_at"].isoformat(),
-    })
