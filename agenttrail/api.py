@@ -16,13 +16,12 @@ from typing import Annotated, Any
 
 import duckdb
 import pyarrow as pa
-import pyarrow.csv
 import pyarrow.ipc
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from agenttrail._exceptions import AgentTrailError, QueryError, UnknownQueryError
-from agenttrail.output import to_records
+from agenttrail.output import render, to_records
 from agenttrail.queries import list_queries, run_query, run_sql
 
 ARROW_STREAM = "application/vnd.apache.arrow.stream"
@@ -78,7 +77,7 @@ def _respond(table: pa.Table, request: Request, fmt: str) -> Response:
             writer.write_table(table)
         return Response(sink.getvalue(), media_type=ARROW_STREAM)
     if fmt == "csv":
-        sink = io.BytesIO()
-        pyarrow.csv.write_csv(table, sink)
-        return Response(sink.getvalue(), media_type="text/csv")
+        text = io.StringIO()
+        render(table, "csv", stream=text)
+        return Response(text.getvalue(), media_type="text/csv")
     return JSONResponse(to_records(table))

@@ -6,12 +6,13 @@ from collections import defaultdict
 from typing import Any
 
 import pyarrow as pa
-from rich.markup import escape
 from rich.tree import Tree
+
+from agenttrail.output import inert_markup
 
 
 def chain_tree(table: pa.Table) -> Tree:
-    """Root first, children under their parent; labels escape stored values (they are untrusted)."""
+    """Root first, children under their parent; stored values are rendered inert (they are untrusted)."""
     rows = table.to_pylist()
     ids = {row["event_id"] for row in rows}
     children: dict[str | None, list[dict[str, Any]]] = defaultdict(list)
@@ -35,6 +36,6 @@ def _label(row: dict[str, Any]) -> str:
     cost = f"  {row['cost_amount'].normalize()} {row.get('cost_currency') or ''}" if row.get("cost_amount") else ""
     duration = f"  {row['duration_us'] / 1000:.1f} ms" if row.get("duration_us") is not None else ""
     colour = "green" if row["outcome"] == "success" else "red"
-    return (f"[bold]{escape(row['action_type'])}[/bold] {escape(row['action_name'])}"
-            f"  [dim]{escape(row['agent_id'])}[/dim]  [{colour}]{escape(row['outcome'])}[/{colour}]"
-            f"{escape(duration)}{escape(cost)}")
+    return (f"[bold]{inert_markup(row['action_type'])}[/bold] {inert_markup(row['action_name'])}"
+            f"  [dim]{inert_markup(row['agent_id'])}[/dim]  [{colour}]{inert_markup(row['outcome'])}[/{colour}]"
+            f"{inert_markup(duration)}{inert_markup(cost)}")

@@ -17,13 +17,13 @@ from pathlib import Path
 import duckdb
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from agenttrail.broker import EmbeddedBroker
 from agenttrail.chaintree import chain_tree
 from agenttrail.config import load_settings
 from agenttrail.consumers.store import open_store
 from agenttrail.kafka import ensure_topics
+from agenttrail.output import render
 from agenttrail.producers.fleet import Fleet
 from agenttrail.producers.trail import connect
 from agenttrail.queries import run_query
@@ -88,13 +88,8 @@ def _print_report(console: Console, con: duckdb.DuckDBPyConnection, report: Demo
         f"{report.duplicates} duplicates, {report.quarantined} quarantined, in {report.seconds:.1f} s "
         f"({report.stored / max(report.seconds, 1e-9):,.0f} events/s)."
     )
-    per_tenant = run_query(con, "events_by_tenant", {"after_seq": str(first_seq)})
-    table = Table(title="This run, per tenant")
-    for column in per_tenant.column_names:
-        table.add_column(column, justify="right" if column != "tenant" else "left")
-    for row in per_tenant.to_pylist():
-        table.add_row(*(f"{v:,}" if isinstance(v, int) else str(v) for v in row.values()))
-    console.print(table)
+    console.print("[bold]This run, per tenant[/bold]")
+    render(run_query(con, "events_by_tenant", {"after_seq": str(first_seq)}), "table", console=console)
     if sample:
         console.print("[bold]A sample operation chain[/bold] (agenttrail query chain --param event_id=" + sample + "):")
         console.print(chain_tree(run_query(con, "chain", {"event_id": sample})))

@@ -7,7 +7,7 @@ action name or a tenant. So every format that can reach a terminal is made inert
   as written (``inert_markup`` is there for callers that do build markup strings), and
   control characters (C0, DEL, C1 including ESC and CSI, bidi overrides, line
   separators) are replaced by visible escapes such as ``\\x1b``;
-* ``json`` escapes the same characters as ``\\uXXXX`` (the JSON still decodes to the
+* ``json`` escapes the same characters as ``\\u001b``-style escapes (the JSON still decodes to the
   exact value);
 * ``csv`` is exact, except when written straight to a terminal, where cells get the same
   visible escapes as the table.

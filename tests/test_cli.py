@@ -163,3 +163,33 @@ def test_demo_runs_end_to_end_and_reports(tmp_path: Path) -> None:
     assert (tmp_path / "agenttrail.duckdb").exists()
     again = agenttrail("query", "events_by_tenant", "--json", cwd=tmp_path)
     assert sum(row["events"] for row in json.loads(again.stdout)) >= 400
+
+
+def test_http_csv_export_holds_maps_and_lists_like_the_cli(
+    served: tuple[Path, dict[str, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    workdir, env = served
+    monkeypatch.chdir(workdir)
+    monkeypatch.setenv("AGENTTRAIL_FINGERPRINT_KEY", env["AGENTTRAIL_FINGERPRINT_KEY"])
+    monkeypatch.setenv("AGENTTRAIL_TOPIC_PREFIX", env["AGENTTRAIL_TOPIC_PREFIX"])
+    monkeypatch.delenv("AGENTTRAIL_BOOTSTRAP", raising=False)
+    trail = connect(tenant="acme", agent_id="csv-agent", agent_version="1", region="eu-west-1",
+                    principal="human:alice", spool_dir=workdir / "spool")
+    with trail.action("tool.call", "x", attributes={"note": "\x1b[31mred"}):
+        pass
+    trail.close()
+    url = json.loads((workdir / "agenttrail.server.json").read_text())["url"]
+    query = "SELECT attributes, actor_chain FROM events WHERE agent_id = 'csv-agent'"
+    deadline = time.monotonic() + 30
+    while True:
+        response = httpx.get(f"{url}/v1/sql", params={"q": query, "format": "csv"})
+        if response.status_code != 200 or response.text.count("\n") > 1 or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert response.status_code == 200, response.text
+    import csv
+    import io
+
+    (row,) = list(csv.DictReader(io.StringIO(response.text)))
+    assert json.loads(row["attributes"]) == {"note": "\x1b[31mred"}, "maps as JSON objects, value exact"
+    assert json.loads(row["actor_chain"]) == [{"kind": "agent", "id": "csv-agent"}]
