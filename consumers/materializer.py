@@ -90,6 +90,7 @@ class Materializer:
         self._next_quarantine = self._max("SELECT max(quarantine_id) FROM quarantine") + 1
         self._next_outbox = self._max("SELECT max(outbox_id) FROM outbox") + 1
         self._publisher: Any = None
+        self._outbox_dirty = True  # unknown at start: a crash may have left committed rows unpublished
         self.timings: dict[str, float] = dict.fromkeys(PHASES, 0.0)
 
     # -- start -----------------------------------------------------------------------------------
@@ -273,13 +274,21 @@ class Materializer:
         tx.unregister("batch_outbox")
         self._next_quarantine += len(rows)
         self._next_outbox += len(rows)
+        self._outbox_dirty = True
 
     # -- after commit ----------------------------------------------------------------------------
 
     def publish_outbox(self, limit: int = 1000) -> int:
-        """Publish committed outbox rows (at least once; receivers dedup by the source header)."""
+        """Publish committed outbox rows (at least once; receivers dedup by the source header).
+
+        Looks only when a batch wrote to the outbox since the last look, so an idle or
+        clean stream does not scan the (growing) outbox table after every batch.
+        """
+        if not self._outbox_dirty:
+            return 0
         pending = self.con.execute(sql("unpublished_outbox"), {"limit": limit}).fetchall()
         if not pending:
+            self._outbox_dirty = False
             return 0
         if self._publisher is None:
             self._publisher = make_producer(self.settings, self.bootstrap)
@@ -289,6 +298,7 @@ class Materializer:
                                      headers=[(k, v.encode()) for k, v in headers.items()])
             self._publisher.flush(timeout=self.settings.delivery_timeout_ms / 1000)
         self.con.execute(sql("mark_published"), {"ids": [row[0] for row in pending]})
+        self._outbox_dirty = len(pending) == limit  # a full page may have more behind it
         return len(pending)
 
     def _max(self, query: str) -> int:
