@@ -35,6 +35,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from rich.console import Console
 from rich.markup import escape
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
@@ -105,7 +106,16 @@ def render(
 
 def _render_text(table: pa.Table, fmt: str, stream: IO[str], console: Console | None) -> None:
     if fmt == "table":
-        (console or Console(file=stream)).print(_rich_table(table))
+        view, target = _rich_table(table), console or Console(file=stream)
+        # Like psql and sqlite-utils: a wide result runs past the terminal's edge instead of
+        # being squeezed into three-letter stubs (cells are already capped at MAX_CELL_CHARS).
+        natural = Measurement.get(target, target.options.update(max_width=100_000), view).maximum
+        terminal_width = target.width
+        target.width = max(terminal_width, natural)  # print(width=) is clamped to console.width
+        try:
+            target.print(view, crop=False)
+        finally:
+            target.width = terminal_width
     elif fmt == "json":
         _write_json(to_records(table), stream)
     else:

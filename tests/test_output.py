@@ -133,3 +133,17 @@ def test_unknown_format_and_unwritable_output_are_query_errors(tmp_path: Path) -
 def test_repeated_column_names_are_kept_apart() -> None:
     table = pa.Table.from_arrays([pa.array([1]), pa.array([2])], names=["a", "a"])
     assert to_records(table) == [{"a": 1, "a_2": 2}]
+
+
+def test_a_wide_table_is_not_squeezed_to_stubs_on_a_narrow_terminal() -> None:
+    import io
+
+    import pyarrow as pa
+    from rich.console import Console
+
+    from agenttrail.output import render
+
+    columns = {f"column_{i}": [f"value-{i}-abcdefgh"] for i in range(12)}
+    out = io.StringIO()
+    render(pa.table(columns), "table", console=Console(file=out, width=80))
+    assert "value-11-abcdefgh" in out.getvalue() and "column_0" in out.getvalue()
