@@ -73,8 +73,13 @@ class Batch:
 
 
 class Projection(Protocol):
-    """A derived table kept in step with the events: it sees each batch inside its transaction."""
+    """Derived tables kept in step with the events: it sees each batch inside its transaction.
+
+    ``tables`` are the tables it alone writes; ``agenttrail rebuild`` empties them and
+    replays every stored event through ``apply`` in store order.
+    """
 
     name: str
+    tables: tuple[str, ...]
 
     def apply(self, batch: Batch, tx: duckdb.DuckDBPyConnection) -> None: ...

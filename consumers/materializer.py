@@ -42,6 +42,7 @@ from agenttrail.consumers.intake import (
     flatten,
     quarantine_row,
 )
+from agenttrail.consumers.projections import default_projections
 from agenttrail.consumers.store import sql
 from agenttrail.kafka import (
     KafkaConsumer,
@@ -74,13 +75,13 @@ class Materializer:
         bootstrap: str,
         con: duckdb.DuckDBPyConnection,
         *,
-        projections: Sequence[Projection] = (),
+        projections: Sequence[Projection] | None = None,
         codec: Codec | None = None,
     ) -> None:
         self.settings = settings
         self.bootstrap = bootstrap
         self.con = con
-        self.projections = list(projections)
+        self.projections = list(default_projections(settings) if projections is None else projections)
         self.codec = codec or default_codec()
         self.topics = [settings.topic("actions")]
         self._skew = timedelta(seconds=settings.future_skew_s)

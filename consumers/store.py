@@ -29,6 +29,17 @@ def sql(name: str) -> str:
     return resources.files("agenttrail.consumers").joinpath("sql", f"{name}.sql").read_text("utf-8")
 
 
+@cache
+def schema_scripts() -> tuple[str, ...]:
+    """Every ``consumers/sql/schema/*.sql`` in name order: the core tables first, then each projection's.
+
+    Each projection owns one file, so adding a projection never edits another's DDL.
+    """
+    folder = resources.files("agenttrail.consumers").joinpath("sql", "schema")
+    names = sorted(entry.name for entry in folder.iterdir() if entry.name.endswith(".sql"))
+    return tuple(folder.joinpath(name).read_text("utf-8") for name in names)
+
+
 @contextmanager
 def map_duckdb_errors(path: Path) -> Iterator[None]:
     try:
@@ -57,7 +68,8 @@ def open_store(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnect
             # the table grows: at 500k events that was 40% of ingest time. Commits still write the
             # WAL, so this trades only a longer replay after a crash, never durability.
             con.execute("SET wal_autocheckpoint = '128MB'")
-            con.execute(sql("schema"))
+            for script in schema_scripts():
+                con.execute(script)
             con.execute(
                 "INSERT INTO store_meta VALUES ('schema_version', ?) ON CONFLICT DO NOTHING", [SCHEMA_VERSION]
             )

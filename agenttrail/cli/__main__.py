@@ -1,0 +1,3 @@
+from agenttrail.cli import main
+
+main()

@@ -1,0 +1,56 @@
+"""What every command shares: the consoles, settings from the group's --db, and option sets.
+
+Commands live in small modules beside this one (``running``, ``reading``, …) and use
+these decorators, so ``--format``/``--json``/``--csv`` and the Kafka connection flags
+mean the same thing everywhere.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+
+from agenttrail.config import Settings, load_settings
+from agenttrail.output import FORMATS, render
+
+F = TypeVar("F", bound=Callable[..., Any])
+console = Console()
+err_console = Console(stderr=True)
+
+
+def settings_from(ctx: click.Context, **overrides: Any) -> Settings:
+    """The settings for this invocation: the environment, the group's --db, then ``overrides``."""
+    return load_settings(db=ctx.find_root().obj["db"], **overrides)
+
+
+def output_options(command: F) -> F:
+    """--format/--json/--csv/--output, shared by every listing command; the command returns a table."""
+    @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+    @click.option("--json", "fmt", flag_value="json", help="Shortcut for --format json.")
+    @click.option("--csv", "fmt", flag_value="csv", help="Shortcut for --format csv.")
+    @click.option("-o", "--output", type=click.Path(path_type=Path), help="Write to FILE (needed for parquet).")
+    @functools.wraps(command)
+    def wrapper(*args: Any, fmt: str, output: Path | None, **kwargs: Any) -> Any:
+        table = command(*args, **kwargs)
+        render(table, fmt, output=output, console=console)
+    return wrapper  # type: ignore[return-value]
+
+
+def kafka_options(command: F) -> F:
+    """Where Kafka is and how to reach it; every value can come from AGENTTRAIL_* instead."""
+    for decorator in reversed([
+        click.option("--bootstrap", envvar="AGENTTRAIL_BOOTSTRAP", help="Kafka bootstrap servers, host:port[,...]."),
+        click.option("--security-protocol", type=click.Choice(["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"])),
+        click.option("--sasl-mechanism", type=click.Choice(["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER"])),
+        click.option("--sasl-username"),
+        click.option("--ssl-cafile", type=click.Path(path_type=Path, exists=True)),
+        click.option("--ssl-certfile", type=click.Path(path_type=Path, exists=True)),
+        click.option("--ssl-keyfile", type=click.Path(path_type=Path, exists=True)),
+    ]):
+        command = decorator(command)
+    return command

@@ -1,0 +1,127 @@
+"""Commands that run something long-lived: the demo, the service, the materializer, the broker, the bench."""
+
+from __future__ import annotations
+
+import signal
+from typing import Any
+
+import click
+
+from agenttrail._exceptions import AgentTrailError
+from agenttrail.broker import EmbeddedBroker
+from agenttrail.cli.options import console, err_console, kafka_options, settings_from
+from agenttrail.runtime import remove_state, write_state
+
+
+@click.command()
+@click.option("--events", default=5000, show_default=True, type=click.IntRange(1), help="How many events to produce.")
+@click.option("--seed", default=7, show_default=True, help="Fleet simulator seed.")
+@click.pass_context
+def demo(ctx: click.Context, events: int, seed: int) -> None:
+    """Run the whole pipeline on an embedded broker with a simulated fleet.
+
+    \b
+    Examples:
+      agenttrail demo
+      agenttrail demo --events 100000
+    """
+    from agenttrail.demo import run_demo
+
+    report = run_demo(ctx.find_root().obj["db"], events, seed=seed, console=console)
+    if report.stored + report.duplicates < report.produced:
+        raise AgentTrailError(f"Only {report.stored} of {report.produced} events were stored in time.")
+
+
+@click.command()
+@kafka_options
+@click.option("--host", default=None, help="Address to bind (default 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port (default 8470; 0 picks a free one).")
+@click.option("--auth", is_flag=True, help="Require the API token for reads too.")
+@click.pass_context
+def serve(ctx: click.Context, auth: bool, **options: Any) -> None:
+    """Own the database: run the materializer and answer queries over HTTP.
+
+    Without --bootstrap an embedded broker starts and its address is recorded
+    beside the database, so the SDK and the CLI find it.
+
+    \b
+    Examples:
+      agenttrail serve
+      agenttrail serve --bootstrap kafka-1:9092 --port 8470 --auth
+    """
+    from agenttrail.service import serve as run_serve
+
+    _stop_on_sigterm()
+    run_serve(settings_from(ctx, **options), auth_reads=auth, announce=console.print)
+
+
+@click.command()
+@kafka_options
+@click.pass_context
+def consume(ctx: click.Context, **options: Any) -> None:
+    """Run only the materializer against any Kafka (no HTTP API).
+
+    \b
+    Examples:
+      agenttrail consume --bootstrap kafka-1:9092
+      AGENTTRAIL_BOOTSTRAP=kafka-1:9093 AGENTTRAIL_SECURITY_PROTOCOL=SASL_SSL agenttrail consume
+    """
+    from agenttrail.broker import resolve_bootstrap
+    from agenttrail.service import consume as run_consume
+
+    _stop_on_sigterm()
+    settings = settings_from(ctx, **options)
+    run_consume(settings, resolve_bootstrap(settings))
+
+
+@click.command()
+@click.option("--port", type=int, default=0, help="Port (default: a free one).")
+@click.pass_context
+def broker(ctx: click.Context, port: int) -> None:
+    """Run only the embedded broker, recorded beside the database for the SDK and CLI.
+
+    \b
+    Example:
+      agenttrail broker &   # then agents and `agenttrail consume` find it
+    """
+    _stop_on_sigterm()
+    settings = settings_from(ctx)
+    with EmbeddedBroker(port or None) as embedded:
+        write_state(settings.broker_state_file, {"bootstrap": embedded.bootstrap, "embedded": True})
+        try:
+            console.print(f"Embedded broker at {embedded.bootstrap} (memory only); Ctrl-C to stop.")
+            signal.pause()
+        finally:
+            remove_state(settings.broker_state_file)
+
+
+@click.command()
+@click.option("--events", default=500_000, show_default=True, type=click.IntRange(1000),
+              help="Events pre-loaded for the materializer stages.")
+@click.option("--query-events", default=1_000_000, show_default=True, type=click.IntRange(1000),
+              help="Stored events the trail query runs over.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON instead of a table.")
+def bench(events: int, query_events: int, as_json: bool) -> None:
+    """Measure every stage on a private embedded broker and print the table.
+
+    \b
+    Examples:
+      agenttrail bench
+      agenttrail bench --events 100000 --query-events 200000 --json > bench.json
+    """
+    from agenttrail.bench import render_report, report_json, run_bench
+
+    report = run_bench(events=events, query_events=query_events, console=err_console if as_json else console)
+    if as_json:
+        click.echo(report_json(report))
+    else:
+        render_report(report, console)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _stop_on_sigterm() -> None:
+    """SIGTERM stops long-running commands the way Ctrl-C does (state files removed, broker stopped)."""
+    signal.signal(signal.SIGTERM, _interrupt)

@@ -1,0 +1,22 @@
+"""The derived tables kept in step with the stored events, applied in this order to every batch.
+
+A projection is a small module with one job. It implements ``apply(batch, tx)``
+(see ``agenttrail.consumers.batch.Projection``): it sees the batch's newly stored
+events inside the batch's transaction and may read and write only its own tables,
+listed in ``tables`` so that ``agenttrail rebuild`` can clear and replay them.
+Its DDL lives in its own ``consumers/sql/schema/NN_<name>.sql``.
+
+A projection depends only on the stored total order (``store_seq``), never on
+batch boundaries or the wall clock, so a rebuild reproduces the live tables.
+Later projections may read the tables of earlier ones.
+"""
+
+from __future__ import annotations
+
+from agenttrail.config import Settings
+from agenttrail.consumers.batch import Projection
+
+
+def default_projections(settings: Settings) -> list[Projection]:
+    """Every projection a materializer runs, in order."""
+    return []
