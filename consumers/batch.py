@@ -42,6 +42,14 @@ QUARANTINE_SCHEMA = pa.schema([
     ("raw_sha256", pa.string()), ("redacted", pa.bool_()),
 ])
 
+CONTROL_SCHEMA = pa.schema([
+    ("store_seq", pa.int64()), ("event_id", pa.string()), ("received_at", _TS), ("occurred_at", _TS),
+    ("tenant", pa.string()), ("kind", pa.string()), ("actor_kind", pa.string()), ("actor_id", pa.string()),
+    ("via", pa.string()), ("reason", pa.string()), ("payload", pa.string()), ("event_hash", pa.string()),
+    ("kafka_topic", pa.string()), ("kafka_partition", pa.int32()), ("kafka_offset", pa.int64()),
+    ("raw", pa.binary()),
+])
+
 OUTBOX_SCHEMA = pa.schema([
     ("outbox_id", pa.int64()), ("topic", pa.string()), ("key", pa.binary()), ("value", pa.binary()),
     ("headers", pa.map_(pa.string(), pa.string())), ("published_at", _TS),
@@ -63,13 +71,14 @@ def event_table(rows: list[tuple[Any, ...]]) -> pa.Table:
 
 @dataclass
 class Batch:
-    """The events one transaction newly stored (duplicates removed), in store order."""
+    """The events and control events one transaction newly stored (duplicates removed), in store order."""
 
     events: pa.Table
     received_at: datetime
     quarantined: int = 0
     duplicates: int = 0
     offsets: dict[tuple[str, int], int] = field(default_factory=dict)
+    control: pa.Table = field(default_factory=CONTROL_SCHEMA.empty_table)  # governance changes, same store order
 
 
 class Projection(Protocol):

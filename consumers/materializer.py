@@ -30,6 +30,7 @@ from agenttrail.consumers.batch import (
     Projection,
     event_table,
 )
+from agenttrail.consumers.control_intake import control_rows, store_control
 from agenttrail.consumers.intake import (
     EVENT_HASH,
     EVENT_ID,
@@ -52,7 +53,7 @@ from agenttrail.kafka import (
     partitions_for,
     topic_ids,
 )
-from agenttrail.schemas.codec import Codec, default_codec
+from agenttrail.schemas.codec import Codec, control_codec, default_codec
 
 log = logging.getLogger("agenttrail.materializer")
 
@@ -83,11 +84,12 @@ class Materializer:
         self.con = con
         self.projections = list(default_projections(settings) if projections is None else projections)
         self.codec = codec or default_codec()
-        self.topics = [settings.topic("actions")]
+        self.control_topic = settings.topic("control")
+        self.topics = [settings.topic("actions"), self.control_topic]
         self._skew = timedelta(seconds=settings.future_skew_s)
         self._consumer: KafkaConsumer | None = None
         self._topic_ids: dict[str, str] = {}
-        self._next_seq = self._max("SELECT max(store_seq) FROM events") + 1
+        self._next_seq = self._max(sql("last_store_seq")) + 1
         self._next_quarantine = self._max("SELECT max(quarantine_id) FROM quarantine") + 1
         self._next_outbox = self._max("SELECT max(outbox_id) FROM outbox") + 1
         self._publisher: Any = None
@@ -171,6 +173,9 @@ class Materializer:
     def process(self, records: Sequence[Any]) -> BatchResult:
         """Store a batch of Kafka records exactly once; safe to call with records seen before."""
         received_at = datetime.now(UTC)
+        control_records = [r for r in records if r.topic == self.control_topic]
+        if control_records:
+            records = [r for r in records if r.topic != self.control_topic]
         rows: list[tuple[Any, ...]] = []
         quarantined: list[dict[str, Any]] = []
         seen: dict[str, str] = {}
@@ -203,6 +208,12 @@ class Materializer:
             if event["action"]["type"] == "audit.refused":
                 quarantined.append(quarantine_row(_refused(event), None, *where))
 
+        control, control_rejected = control_rows(control_records, control_codec(), received_at,
+                                                 self._next_seq + len(rows), self._skew)
+        quarantined.extend(control_rejected)
+        for record in control_records:
+            offsets[(record.topic, record.partition)] = record.offset + 1
+
         timings = self.timings
         t_arrow = clock()
         timings["decode"] += decoding
@@ -221,8 +232,11 @@ class Materializer:
                 duplicates += duplicates_now
                 quarantined.extend(conflicts)
                 table = table.filter(pa.array([r[EVENT_ID] in inserted for r in rows]))
+            control_table, control_resends, control_conflicts = store_control(tx, control, received_at)
+            duplicates += control_resends
+            quarantined.extend(control_conflicts)
             batch = Batch(events=table, received_at=received_at, quarantined=len(quarantined),
-                          duplicates=duplicates, offsets=offsets)
+                          duplicates=duplicates, offsets=offsets, control=control_table)
             for projection in self.projections:
                 projection.apply(batch, tx)
             self._insert_quarantine(tx, quarantined)
@@ -239,8 +253,9 @@ class Materializer:
         except BaseException:
             tx.rollback()
             raise
-        self._next_seq += len(rows)
-        return BatchResult(len(records), len(inserted), len(quarantined), duplicates)
+        self._next_seq += len(rows) + len(control)
+        stored = len(inserted) + control_table.num_rows
+        return BatchResult(len(records) + len(control_records), stored, len(quarantined), duplicates)
 
     def _split_resends(self, tx: duckdb.DuckDBPyConnection, rows: list[tuple[Any, ...]],
                        inserted: set[str], received_at: datetime) -> tuple[int, list[dict[str, Any]]]:
@@ -303,8 +318,8 @@ class Materializer:
         return len(pending)
 
     def _max(self, query: str) -> int:
-        value = self.con.execute(query).fetchone()
-        return int(value[0]) if value and value[0] is not None else 0
+        [(value,)] = self.con.execute(query).fetchall()  # fetchall: DuckDB 2 refuses relations behind an open result
+        return int(value) if value is not None else 0
 
 
 def _conflict(event: dict[str, Any]) -> Rejection:

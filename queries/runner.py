@@ -101,7 +101,8 @@ def list_queries() -> list[QueryInfo]:
 
 
 def get_query(name: str) -> QueryInfo:
-    """The named query ``name``; ``UnknownQueryError`` lists the names that exist."""
+    """The named query ``name`` (dashes read as underscores); ``UnknownQueryError`` lists the names."""
+    name = name.replace("-", "_")
     if name not in _names():
         raise UnknownQueryError(
             f"There is no query named {inert(name)!r}; the queries are: {', '.join(_names())}."
@@ -119,7 +120,7 @@ def run_query(
     query's parameters), and ``QueryError`` when DuckDB fails while running it.
     """
     query = get_query(name)
-    return _run(con, query.sql, bind(query, params), what=f"Query {name}")
+    return _run(con, query.sql, bind(query, params), what=f"Query {query.name}")
 
 
 def bind(query: QueryInfo, params: Mapping[str, str | None]) -> dict[str, object]:

@@ -1,4 +1,4 @@
-"""Avro single-object encoding of AgentAction, readable by any consumer without a registry.
+"""Avro single-object encoding of our contracts, readable by any consumer without a registry.
 
 Wire format (Avro spec, "Single object encoding"): ``C3 01``, the 8-byte
 little-endian CRC-64-AVRO fingerprint of the writer schema's parsing canonical
@@ -25,7 +25,7 @@ from agenttrail._exceptions import DecodeError, InvalidEventError, UnknownSchema
 
 MAGIC = b"\xc3\x01"
 HEADER_BYTES = len(MAGIC) + 8
-_VERSION_FILE = re.compile(r"^agent_action\.v(\d+)\.avsc$")
+_VERSION_FILE = re.compile(r"^(?P<contract>[a-z_]+)\.v(?P<version>\d+)\.avsc$")
 
 
 def schema_fingerprint(schema: Mapping[str, Any]) -> bytes:
@@ -34,13 +34,13 @@ def schema_fingerprint(schema: Mapping[str, Any]) -> bytes:
     return bytes.fromhex(fingerprint(canonical, "CRC-64-AVRO"))
 
 
-def shipped_schemas() -> list[dict[str, Any]]:
-    """Every AgentAction schema version in this package, oldest first."""
+def shipped_schemas(contract: str = "agent_action") -> list[dict[str, Any]]:
+    """Every version of one contract (``agent_action``, ``control_event``) in this package, oldest first."""
     found = []
     for entry in resources.files("agenttrail.schemas").iterdir():
         match = _VERSION_FILE.match(entry.name)
-        if match:
-            found.append((int(match.group(1)), json.loads(entry.read_text("utf-8"))))
+        if match and match["contract"] == contract:
+            found.append((int(match["version"]), json.loads(entry.read_text("utf-8"))))
     return [schema for _, schema in sorted(found, key=lambda pair: pair[0])]
 
 
@@ -51,6 +51,7 @@ class Codec:
         if not schemas:
             raise ValueError("a codec needs at least one schema")
         parsed = [fastavro.parse_schema(dict(s)) for s in schemas]
+        self.name = str(schemas[-1]["name"])
         self.reader_schema = parsed[-1]
         self.fingerprint = schema_fingerprint(schemas[-1])
         self._header = MAGIC + self.fingerprint
@@ -63,7 +64,7 @@ class Codec:
         try:
             fastavro.schemaless_writer(buffer, self.reader_schema, record)
         except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
-            raise InvalidEventError(f"event does not match the AgentAction schema: {exc}") from None
+            raise InvalidEventError(f"event does not match the {self.name} schema: {exc}") from None
         return buffer.getvalue()
 
     def decode(self, data: bytes) -> dict[str, Any]:
@@ -88,4 +89,11 @@ class Codec:
 
 @cache
 def default_codec() -> Codec:
-    return Codec(shipped_schemas())
+    """The AgentAction codec (the actions topic)."""
+    return Codec(shipped_schemas("agent_action"))
+
+
+@cache
+def control_codec() -> Codec:
+    """The ControlEvent codec (the control topic)."""
+    return Codec(shipped_schemas("control_event"))

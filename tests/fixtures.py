@@ -132,21 +132,22 @@ def store(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
 
 
 def materialize(settings: Settings, con: duckdb.DuckDBPyConnection, *, until: int,
-                timeout: float = 60.0, bootstrap: str | None = None) -> int:
-    """Run a materializer until the store holds ``until`` events (or the timeout); returns the count."""
+                timeout: float = 60.0, bootstrap: str | None = None, table: str = "events") -> int:
+    """Run a materializer until ``table`` holds ``until`` rows (or the timeout); returns the count."""
     materializer = Materializer(settings, bootstrap or settings.bootstrap or "", con)
     materializer.start()
     deadline = time.monotonic() + timeout
     try:
         while time.monotonic() < deadline:
             materializer.step()
-            if stored_count(con) >= until:
+            if stored_count(con, table) >= until:
                 break
     finally:
         materializer.close()
-    return stored_count(con)
+    return stored_count(con, table)
 
 
-def stored_count(con: duckdb.DuckDBPyConnection) -> int:
-    row = con.execute("SELECT count(*) FROM events").fetchone()
-    return int(row[0]) if row else 0
+def stored_count(con: duckdb.DuckDBPyConnection, table: str = "events") -> int:
+    assert table.isidentifier(), table
+    [(count,)] = con.execute(f"SELECT count(*) FROM {table}").fetchall()  # fetchall: leaves no open result
+    return int(count)

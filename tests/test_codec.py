@@ -137,3 +137,18 @@ def test_v2_events_decode_with_v2_and_carry_their_own_fingerprint() -> None:
     assert v2.decode(data)["cost_center"] == "research"
     with pytest.raises(UnknownSchemaError):
         default_codec().decode(data)  # an old reader says exactly why it cannot read it
+
+
+def test_control_events_have_their_own_pinned_fingerprint_and_round_trip() -> None:
+    from agenttrail.schemas.codec import control_codec
+    from agenttrail.schemas.control import TenantRegionsSet, envelope
+
+    event = envelope("acme", TenantRegionsSet(regions=["eu-west-1"]), actor="human:carol", via="cli",
+                     reason=None, event_id="01931c1e-0000-7000-8000-000000000001",
+                     occurred_at=datetime(2026, 11, 1, 12, 0, tzinfo=UTC))
+    data = control_codec().encode(event.to_avro())
+    assert data[2:10].hex() == control_codec().fingerprint.hex() != default_codec().fingerprint.hex()
+    assert data[2:10].hex() == "1ab2473019111ec0"  # pinned: changing the schema must be deliberate
+    assert control_codec().decode(data)["payload"] == '{"regions":["eu-west-1"]}'
+    with pytest.raises(UnknownSchemaError):
+        default_codec().decode(data)  # an actions reader names the fingerprint instead of misreading it

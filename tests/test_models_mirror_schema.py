@@ -91,3 +91,10 @@ def test_float_money_is_refused_by_the_model() -> None:
     with pytest.raises(ValidationError):
         Cost(amount=0.1, currency="USD")
     _ = types  # keep the import list honest for readers: types is used by typing introspection above
+
+
+def test_control_envelope_mirrors_its_avro_schema_field_by_field() -> None:
+    from agenttrail.schemas.control import ControlEvent
+
+    schema = shipped_schemas("control_event")[-1]
+    _compare(schema, ControlEvent, _named_types(schema, {}), "ControlEvent")

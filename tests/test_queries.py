@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -31,6 +32,9 @@ SHIPPED = {
     "actions_by_type",
     "delegations",
     "chain",
+    "control_log",
+    "locality_violations",
+    "tenant_regions",
 }
 _seq = itertools.count(1)
 
@@ -97,12 +101,25 @@ def add_quarantine(con: duckdb.DuckDBPyConnection, quarantine_id: int, reason: s
     )
 
 
+def add_region_rule(con: duckdb.DuckDBPyConnection, tenant: str, regions: list[str]) -> None:
+    """A tenant.regions.set control event and the history row its projection writes."""
+    seq, event_id = next(_seq), f"rule-{tenant}"
+    con.execute(
+        "INSERT INTO control_events VALUES (?, ?, ?, ?, ?, 'tenant.regions.set', 'human', 'carol', 'cli', "
+        "'EU only', ?, 'ab12', 'agenttrail.control', 0, ?, 'raw')",
+        [seq, event_id, T0, T0, tenant, json.dumps({"regions": regions}), seq],
+    )
+    con.execute("INSERT INTO tenant_regions VALUES (?, ?, ?, NULL, ?, NULL, 'human:carol', 'EU only', ?)",
+                [tenant, regions, seq, T0, event_id])
+
+
 @pytest.fixture
 def populated(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
-    """A small, hand-written history: two tenants, a delegation, a three-level chain."""
+    """A small, hand-written history: two tenants, a delegation, a three-level chain, a region rule."""
+    add_region_rule(con, "acme", ["eu"])
     add_event(con, "e1", occurred_at=T0, cost_amount=Decimal("0.0007"), cost_currency="USD")
     add_event(con, "e2", occurred_at=T0 + timedelta(minutes=1), parent_event_id="e1",
-              cost_amount=Decimal("0.0007"), cost_currency="USD", outcome="failure")
+              cost_amount=Decimal("0.0007"), cost_currency="USD", outcome="failure", data_region="us-east-1")
     add_event(con, "e3", occurred_at=T0 + timedelta(minutes=2), parent_event_id="e2",
               cost_amount=Decimal("0.0007"), cost_currency="USD", action_type="llm.call",
               actor_chain=[{"kind": "agent", "id": "billing-bot"},

@@ -1,0 +1,1 @@
+INSERT INTO control_events BY NAME SELECT * FROM batch_control ON CONFLICT DO NOTHING RETURNING event_id

@@ -1,0 +1,113 @@
+"""The control contract: the ControlEvent envelope and a catalogue of small payload classes, one per kind.
+
+Governance changes (a tenant's allowed regions now; budgets, policies and
+acknowledgements as they arrive) travel on the control topic and are stored in
+the same total order as agent actions, so every change is audited and a rebuild
+replays them exactly. The envelope is Avro (``control_event.v1.avsc``); the
+payload is the JSON of the kind's class below, validated by the producer and
+again by the materializer. Kinds evolve faster than the envelope, and a new
+kind is one class here instead of a new schema version.
+
+Adding a kind: subclass ``ControlPayload``, set ``kind``, add it to ``CATALOGUE``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from agenttrail._exceptions import InvalidEventError
+from agenttrail.schemas.models import PrincipalKind
+
+_REGION = r"^[a-z0-9][a-z0-9-]{0,62}$"
+
+
+class ControlActor(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: PrincipalKind
+    id: str = Field(min_length=1)
+
+
+class ControlEvent(BaseModel):
+    """The envelope, mirroring control_event.v1.avsc field by field (a test proves it)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    event_id: str = Field(min_length=1)
+    occurred_at: datetime
+    tenant: str = Field(min_length=1)
+    kind: str
+    actor: ControlActor
+    via: str
+    reason: str | None = None
+    payload: str
+
+    def to_avro(self) -> dict[str, Any]:
+        return self.model_dump()
+
+
+class ControlPayload(BaseModel):
+    """One kind of governance change; ``kind`` names it on the wire."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    kind: ClassVar[str]
+
+    def to_json(self) -> str:
+        return json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+
+
+class TenantRegionsSet(ControlPayload):
+    """The regions a tenant's actions may touch; a resource or data region outside them is a violation."""
+
+    kind: ClassVar[str] = "tenant.regions.set"
+    regions: list[str] = Field(min_length=1, max_length=64)
+
+    @field_validator("regions")
+    @classmethod
+    def _region_names(cls, regions: list[str]) -> list[str]:
+        bad = [r for r in regions if not re.match(_REGION, r)]
+        if bad:
+            raise ValueError(f"{bad[0]!r} is not a region name (lowercase letters, digits and dashes)")
+        return sorted(set(regions))
+
+
+class TenantRegionsCleared(ControlPayload):
+    """The tenant's actions may touch any region again."""
+
+    kind: ClassVar[str] = "tenant.regions.clear"
+
+
+CATALOGUE: dict[str, type[ControlPayload]] = {cls.kind: cls for cls in (TenantRegionsSet, TenantRegionsCleared)}
+
+
+def parse_payload(kind: str, text: str) -> ControlPayload:
+    """The payload of a control event; InvalidEventError says in one sentence what is wrong."""
+    cls = CATALOGUE.get(kind)
+    if cls is None:
+        raise InvalidEventError(f"control kind {kind[:60]!r} is unknown; known kinds: {', '.join(sorted(CATALOGUE))}")
+    try:
+        return cls.model_validate_json(text)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "payload"
+        raise InvalidEventError(f"{kind} payload: {where}: {first['msg']}") from None
+
+
+def envelope(tenant: str, payload: ControlPayload, *, actor: str, via: str, reason: str | None,
+             event_id: str, occurred_at: datetime | None = None) -> ControlEvent:
+    """A validated ControlEvent; ``actor`` is ``human:ID``, ``agent:ID`` or ``service:ID``."""
+    kind, _, ident = actor.partition(":")
+    try:
+        return ControlEvent(
+            event_id=event_id, occurred_at=occurred_at or datetime.now(UTC), tenant=tenant, kind=payload.kind,
+            actor=ControlActor(kind=kind, id=ident), via=via, reason=reason, payload=payload.to_json(),
+        )
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise InvalidEventError(f"control event {where}: {first['msg']} (actor looks like human:ID)") from None
