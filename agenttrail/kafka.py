@@ -35,7 +35,7 @@ __all__ = [
 
 log = logging.getLogger("agenttrail.kafka")
 
-PIPELINE_TOPICS = ("actions", "control", "deadletter")
+PIPELINE_TOPICS = ("actions", "control", "deadletter", "alerts")
 
 _UNREACHABLE = (
     kafka.errors.KafkaConnectionError,

@@ -21,8 +21,10 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from agenttrail.config import Settings
+from agenttrail.consumers.alert_outbox import alert_records
 from agenttrail.consumers.batch import (
     OUTBOX_SCHEMA,
     QUARANTINE_SCHEMA,
@@ -239,6 +241,7 @@ class Materializer:
                           duplicates=duplicates, offsets=offsets, control=control_table)
             for projection in self.projections:
                 projection.apply(batch, tx)
+            self._queue_alerts(tx, table)
             self._insert_quarantine(tx, quarantined)
             for (topic, partition), next_offset in offsets.items():
                 tx.execute(sql("upsert_offset"), {"topic": topic, "partition": partition,
@@ -277,18 +280,31 @@ class Materializer:
         tx.register("batch_quarantine", quarantine)
         tx.execute(sql("insert_quarantine"))
         tx.unregister("batch_quarantine")
-        dead_letters = [
-            {"outbox_id": self._next_outbox + i, "topic": self.settings.topic("deadletter"),
-             "key": None, "value": row["raw"] or b"", "published_at": None,
+        self._next_quarantine += len(rows)
+        self._queue_outbox(tx, [
+            {"topic": self.settings.topic("deadletter"), "key": None, "value": row["raw"] or b"",
              "headers": [("reason", row["reason"]), ("detail", row["detail"]),
                          ("raw_sha256", row["raw_sha256"]), ("source", f"{row['kafka_topic']}/"
                          f"{row['kafka_partition']}/{row['kafka_offset']}")]}
-            for i, row in enumerate(rows)
-        ]
-        tx.register("batch_outbox", pa.Table.from_pylist(dead_letters, schema=OUTBOX_SCHEMA))
+            for row in rows
+        ])
+
+    def _queue_alerts(self, tx: duckdb.DuckDBPyConnection, events: pa.Table) -> None:
+        """Alerts the projections raised at this batch's events, for the alerts topic."""
+        if events.num_rows:
+            seqs = pc.min_max(events["store_seq"])
+            self._queue_outbox(tx, alert_records(tx, seqs["min"].as_py(), seqs["max"].as_py(),
+                                                 self.settings.topic("alerts")))
+
+    def _queue_outbox(self, tx: duckdb.DuckDBPyConnection, records: list[dict[str, Any]]) -> None:
+        """Records to publish once the transaction commits (topic, key, value, headers)."""
+        if not records:
+            return
+        first = self._next_outbox
+        rows = [{"outbox_id": first + i, "published_at": None, **record} for i, record in enumerate(records)]
+        tx.register("batch_outbox", pa.Table.from_pylist(rows, schema=OUTBOX_SCHEMA))
         tx.execute(sql("insert_outbox"))
         tx.unregister("batch_outbox")
-        self._next_quarantine += len(rows)
         self._next_outbox += len(rows)
         self._outbox_dirty = True
 

@@ -97,3 +97,9 @@ def default_codec() -> Codec:
 def control_codec() -> Codec:
     """The ControlEvent codec (the control topic)."""
     return Codec(shipped_schemas("control_event"))
+
+
+@cache
+def alert_codec() -> Codec:
+    """The Alert codec (the alerts topic)."""
+    return Codec(shipped_schemas("alert"))

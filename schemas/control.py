@@ -16,12 +16,13 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from decimal import Decimal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from agenttrail._exceptions import InvalidEventError
-from agenttrail.schemas.models import PrincipalKind
+from agenttrail.schemas.models import PrincipalKind, refuse_float_money
 
 _REGION = r"^[a-z0-9][a-z0-9-]{0,62}$"
 
@@ -82,7 +83,45 @@ class TenantRegionsCleared(ControlPayload):
     kind: ClassVar[str] = "tenant.regions.clear"
 
 
-CATALOGUE: dict[str, type[ControlPayload]] = {cls.kind: cls for cls in (TenantRegionsSet, TenantRegionsCleared)}
+class BudgetSet(ControlPayload):
+    """A spending limit on a scope, with warning thresholds, over a calendar period (UTC) or in total.
+
+    ``scope`` is ``tenant:T``, ``principal:P``, ``agent:A``, ``agent:*`` (the default for
+    every agent without a budget of its own, so a new agent starts capped) or
+    ``token:FINGERPRINT``. Spend counts only in ``currency``; other currencies are
+    listed as unconverted. Setting a budget for the same scope and model replaces it.
+    """
+
+    kind: ClassVar[str] = "budget.set"
+    scope: str = Field(pattern=r"^(tenant|principal|agent|token):\S{1,200}$")
+    model: str | None = Field(default=None, min_length=1)
+    limit: Decimal = Field(gt=0, max_digits=38, decimal_places=9)
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    period: Literal["day", "week", "month", "total"]
+    thresholds: list[int] = Field(default_factory=lambda: [50, 80, 100], min_length=1, max_length=10)
+    on_exceed: Literal["alert", "suspend", "revoke"] = "alert"
+
+    _no_floats = field_validator("limit", mode="before")(refuse_float_money)
+
+    @field_validator("thresholds")
+    @classmethod
+    def _percentages(cls, values: list[int]) -> list[int]:
+        if any(not 1 <= v <= 1000 for v in values):
+            raise ValueError("thresholds are percentages of the limit between 1 and 1000")
+        return sorted(set(values))
+
+
+class BudgetRemoved(ControlPayload):
+    """The budget on ``scope`` (and ``model``) no longer applies."""
+
+    kind: ClassVar[str] = "budget.remove"
+    scope: str = Field(pattern=r"^(tenant|principal|agent|token):\S{1,200}$")
+    model: str | None = Field(default=None, min_length=1)
+
+
+CATALOGUE: dict[str, type[ControlPayload]] = {
+    cls.kind: cls for cls in (TenantRegionsSet, TenantRegionsCleared, BudgetSet, BudgetRemoved)
+}
 
 
 def parse_payload(kind: str, text: str) -> ControlPayload:

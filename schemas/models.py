@@ -73,18 +73,20 @@ class Credential(_Model):
     parent_fingerprint: str | None = Field(default=None, pattern=FINGERPRINT_PATTERN.pattern)
 
 
+def refuse_float_money(value: Any) -> Any:
+    """A ``mode="before"`` validator for money fields: a float cannot hold most cent amounts exactly."""
+    if isinstance(value, float):
+        raise ValueError("money must be a Decimal or a string, never a float")
+    return value
+
+
 class Cost(_Model):
     amount: Decimal = Field(max_digits=38, decimal_places=9)
     currency: str = Field(pattern=r"^[A-Z]{3}$")
     input_tokens: int | None = Field(default=None, ge=0)
     output_tokens: int | None = Field(default=None, ge=0)
 
-    @field_validator("amount", mode="before")
-    @classmethod
-    def _no_floats(cls, value: Any) -> Any:
-        if isinstance(value, float):
-            raise ValueError("money must be a Decimal or a string, never a float")
-        return value
+    _no_floats = field_validator("amount", mode="before")(refuse_float_money)
 
 
 class Integrity(_Model):

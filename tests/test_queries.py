@@ -35,6 +35,9 @@ SHIPPED = {
     "control_log",
     "locality_violations",
     "tenant_regions",
+    "budgets",
+    "budget_status",
+    "alerts",
 }
 _seq = itertools.count(1)
 
@@ -113,10 +116,24 @@ def add_region_rule(con: duckdb.DuckDBPyConnection, tenant: str, regions: list[s
                 [tenant, regions, seq, T0, event_id])
 
 
+def add_budget_and_alert(con: duckdb.DuckDBPyConnection) -> None:
+    """A budget version on agent:billing-bot and an alert it raised (as the budget projections write them)."""
+    seq = next(_seq)
+    con.execute(
+        "INSERT INTO budgets VALUES ('acme', 'agent:billing-bot', 'agent', 'billing-bot', NULL, 1.00, 'USD', "
+        "'month', [50, 100], 'suspend', ?, NULL, ?, NULL, 'human:carol', NULL, 'budget-rule')", [seq, T0])
+    con.execute(
+        "INSERT INTO alerts VALUES ('a1', ?, ?, 'acme', 'budget.threshold', 'warning', 'Budget reached 50%.', "
+        "'agent:billing-bot', 'agent:billing-bot', ?, 50, 1.00, 0.60, NULL, 'USD', 'alert', "
+        "[{'agent_id': 'billing-bot', 'spent': 0.60}], [{'trace_id': 'abc', 'spent': 0.60}], ['e1'])",
+        [seq + 1, T0, T0.replace(tzinfo=None)])
+
+
 @pytest.fixture
 def populated(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
     """A small, hand-written history: two tenants, a delegation, a three-level chain, a region rule."""
     add_region_rule(con, "acme", ["eu"])
+    add_budget_and_alert(con)
     add_event(con, "e1", occurred_at=T0, cost_amount=Decimal("0.0007"), cost_currency="USD")
     add_event(con, "e2", occurred_at=T0 + timedelta(minutes=1), parent_event_id="e1",
               cost_amount=Decimal("0.0007"), cost_currency="USD", outcome="failure", data_region="us-east-1")
@@ -136,8 +153,8 @@ def populated(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
 
 
 def required_params(name: str) -> dict[str, str | None]:
-    return {p.name: "e1" if p.name == "event_id" else "billing-bot"
-            for p in get_query(name).params if p.required}
+    values = {"event_id": "e1", "tenant": "acme", "scope": "agent:billing-bot"}
+    return {p.name: values.get(p.name, "billing-bot") for p in get_query(name).params if p.required}
 
 
 def test_the_shipped_queries_are_listed_with_their_parameters() -> None:

@@ -14,11 +14,17 @@ import click
 from pydantic import ValidationError
 
 from agenttrail.broker import resolve_bootstrap
-from agenttrail.cli.options import console, kafka_options, output_options, settings_from
+from agenttrail.cli.options import (
+    console,
+    filter_params,
+    kafka_options,
+    listing_filters,
+    output_options,
+    settings_from,
+)
 from agenttrail.client import QueryClient
 from agenttrail.producers.control import publish_control
 from agenttrail.schemas.control import ControlPayload, TenantRegionsCleared, TenantRegionsSet
-from agenttrail.timeparse import parse_time
 
 
 def _default_actor() -> str:
@@ -36,7 +42,7 @@ def change_options(command: Any) -> Any:
     return kafka_options(command)
 
 
-def _publish(ctx: click.Context, tenant: str, payload: ControlPayload, actor: str, reason: str | None,
+def publish_change(ctx: click.Context, tenant: str, payload: ControlPayload, actor: str, reason: str | None,
              options: dict[str, Any]) -> None:
     settings = settings_from(ctx, **options)
     event = publish_control(settings, resolve_bootstrap(settings), tenant, payload,
@@ -73,7 +79,7 @@ def regions_set(ctx: click.Context, tenant: str, allowed: tuple[str, ...], actor
     Example:
       agenttrail regions set acme eu-west-1 eu-central-1 --reason "GDPR: EU only"
     """
-    _publish(ctx, tenant, _validated(TenantRegionsSet, regions=list(allowed)), actor, reason, options)
+    publish_change(ctx, tenant, validated(TenantRegionsSet, regions=list(allowed)), actor, reason, options)
 
 
 @regions.command("clear")
@@ -87,7 +93,7 @@ def regions_clear(ctx: click.Context, tenant: str, actor: str, reason: str | Non
     Example:
       agenttrail regions clear acme --reason "contract ended"
     """
-    _publish(ctx, tenant, TenantRegionsCleared(), actor, reason, options)
+    publish_change(ctx, tenant, TenantRegionsCleared(), actor, reason, options)
 
 
 @regions.command("list")
@@ -105,13 +111,11 @@ def regions_list(ctx: click.Context, tenant: str | None) -> Any:
 
 
 @click.command()
-@click.option("--tenant", help="Only this tenant.")
 @click.option("--kind", help="Only this kind of change, e.g. tenant.regions.set.")
-@click.option("--since", help="Start: 30m, 2h, 7d or an ISO date/time.")
-@click.option("--limit", type=click.IntRange(1), default=1000, show_default=True)
+@listing_filters
 @output_options
 @click.pass_context
-def control(ctx: click.Context, tenant: str | None, kind: str | None, since: str | None, limit: int) -> Any:
+def control(ctx: click.Context, kind: str | None, **filters: Any) -> Any:
     """The governance trail: every change made through the control topic, newest first.
 
     \b
@@ -119,14 +123,14 @@ def control(ctx: click.Context, tenant: str | None, kind: str | None, since: str
       agenttrail control
       agenttrail control --tenant acme --kind tenant.regions.set --json
     """
-    params = {"tenant": tenant, "kind": kind, "limit": str(limit),
-              "since": parse_time(since, label="--since").isoformat() if since else None}
-    return QueryClient(settings_from(ctx)).query("control_log", params)
+    return QueryClient(settings_from(ctx)).query("control_log", filter_params(kind=kind, **filters))
 
 
-def _validated(cls: type[ControlPayload], **fields: Any) -> ControlPayload:
+def validated(cls: type[ControlPayload], **fields: Any) -> ControlPayload:
     """The payload, or a one-sentence error naming the bad value."""
     try:
         return cls(**fields)
     except ValidationError as exc:
-        raise click.BadParameter(str(exc.errors()[0]["msg"]).removeprefix("Value error, ")) from None
+        first = exc.errors()[0]
+        field = ".".join(str(part) for part in first["loc"])
+        raise click.BadParameter(f"{field}: {str(first['msg']).removeprefix('Value error, ')}") from None

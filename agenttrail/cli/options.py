@@ -17,6 +17,7 @@ from rich.console import Console
 
 from agenttrail.config import Settings, load_settings
 from agenttrail.output import FORMATS, render
+from agenttrail.timeparse import parse_time
 
 F = TypeVar("F", bound=Callable[..., Any])
 console = Console()
@@ -54,3 +55,20 @@ def kafka_options(command: F) -> F:
     ]):
         command = decorator(command)
     return command
+
+
+def listing_filters(command: F) -> F:
+    """--tenant, --since and --limit for commands that list a log newest first; see ``filter_params``."""
+    for decorator in reversed([
+        click.option("--tenant", help="Only this tenant."),
+        click.option("--since", help="Start: 30m, 2h, 7d or an ISO date/time."),
+        click.option("--limit", type=click.IntRange(1), default=1000, show_default=True),
+    ]):
+        command = decorator(command)
+    return command
+
+
+def filter_params(tenant: str | None, since: str | None, limit: int, **more: str | None) -> dict[str, str | None]:
+    """The named-query parameters for ``listing_filters`` (``--since`` checked and made absolute)."""
+    return {"tenant": tenant, "limit": str(limit),
+            "since": parse_time(since, label="--since").isoformat() if since else None, **more}

@@ -11,7 +11,7 @@ from __future__ import annotations
 import duckdb
 
 from agenttrail.consumers.batch import Batch
-from agenttrail.consumers.store import sql
+from agenttrail.consumers.projections._sql import run_script
 
 
 class TenantRegions:
@@ -19,10 +19,5 @@ class TenantRegions:
     tables = ("tenant_regions",)
 
     def apply(self, batch: Batch, tx: duckdb.DuckDBPyConnection) -> None:
-        if batch.control.num_rows == 0:
-            return
-        tx.register("batch_control", batch.control)
-        try:
-            tx.execute(sql("apply_tenant_regions")).fetchall()
-        finally:
-            tx.unregister("batch_control")
+        if batch.control.num_rows:
+            run_script(tx, "apply_tenant_regions", batch_control=batch.control)

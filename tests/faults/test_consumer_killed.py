@@ -55,7 +55,8 @@ def test_consumer_killed_mid_batch_loses_nothing_and_doubles_nothing(
             [sys.executable, "-m", "agenttrail.cli", "--db", str(settings.db), "consume"],
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         )
-        time.sleep(rng.uniform(2.0, 3.5))  # start-up takes ~1.5 s; then kill it while it writes
+        _wait_for_a_commit(settings.db, consumer)  # start-up time varies with load; a kill must land mid-stream
+        time.sleep(rng.uniform(0.2, 0.8))
         consumer.send_signal(signal.SIGKILL)
         consumer.wait()
         con = open_store(settings.db, read_only=True)
@@ -76,3 +77,22 @@ def test_consumer_killed_mid_batch_loses_nothing_and_doubles_nothing(
     assert final == total == len(set(ids))
     assert set(ids) == set(produced)
     assert seqs is not None and seqs[0] == seqs[1], "store order has no duplicates"
+
+
+def _wait_for_a_commit(db: Path, consumer: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
+    """Until the consumer's write-ahead log grew by a committed batch (a 500-event batch is ~250 KB).
+
+    The database cannot be opened to look while the consumer holds it, so its WAL file tells: the
+    consumer may first fold the WAL a killed predecessor left into the database (the WAL shrinks),
+    and then grows it again with each commit.
+    """
+    wal = db.with_name(db.name + ".wal")
+    base = wal.stat().st_size if wal.exists() else 0
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and consumer.poll() is None:
+        size = wal.stat().st_size if wal.exists() else 0
+        base = min(base, size)
+        if size > base + 64 * 1024:
+            return
+        time.sleep(0.02)
+    raise AssertionError("the consumer committed nothing in time")

@@ -1,0 +1,26 @@
+"""The one way projections run their SQL: a ``consumers/sql/*.sql`` script over the batch's Arrow tables."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from agenttrail.consumers.store import sql
+
+
+def run_script(tx: duckdb.DuckDBPyConnection, script: str, params: dict[str, Any] | None = None,
+               **tables: pa.Table) -> None:
+    """Run ``consumers/sql/<script>.sql`` with each of ``tables`` registered under its keyword name.
+
+    The result is fetched to its end: DuckDB 2 refuses further work on a connection
+    that still holds an unfinished result.
+    """
+    for name, table in tables.items():
+        tx.register(name, table)
+    try:
+        tx.execute(sql(script), params).fetchall()
+    finally:
+        for name in tables:
+            tx.unregister(name)

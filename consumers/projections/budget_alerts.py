@@ -1,0 +1,30 @@
+"""Budget alerts, seconds after the spend: thresholds of actual spend, and period-end forecasts.
+
+It runs before ``Spend`` adds the batch to ``spend_daily``, so the period's spend
+before the batch plus a running sum in store order names the exact charge that
+crossed each threshold, whatever the batch boundaries. Each alert has an id built
+from what fired (budget version, period, threshold), so it fires once: no storms.
+The materializer publishes new alerts through the outbox; a rebuild does not.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import pyarrow.compute as pc
+
+from agenttrail.consumers.batch import Batch
+from agenttrail.consumers.projections._sql import run_script
+
+
+class BudgetAlerts:
+    name = "budget_alerts"
+    tables = ("alerts",)
+
+    def apply(self, batch: Batch, tx: duckdb.DuckDBPyConnection) -> None:
+        charged = batch.events.filter(pc.is_valid(batch.events["cost_amount"]))
+        if charged.num_rows == 0:
+            return
+        run_script(tx, "apply_budget_alerts", batch_events=charged)
+        seqs = pc.min_max(charged["store_seq"])
+        run_script(tx, "budget_alert_contributors",
+                   {"first_seq": seqs["min"].as_py(), "last_seq": seqs["max"].as_py()})

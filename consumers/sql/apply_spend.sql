@@ -1,0 +1,29 @@
+-- Add the batch's charged events (batch_events) to spend_daily, and flag spend whose UTC day had closed.
+INSERT INTO spend_daily BY NAME
+SELECT
+    tenant,
+    CAST(occurred_at AT TIME ZONE 'UTC' AS DATE) AS day,
+    agent_id,
+    principal_id,
+    coalesce(token_fingerprint, '') AS token_fingerprint,
+    coalesce(agent_model, '') AS model,
+    cost_currency AS currency,
+    sum(cost_amount) AS amount,
+    count(*) AS charged_events,
+    max(store_seq) AS last_seq
+FROM batch_events
+WHERE cost_amount IS NOT NULL
+GROUP BY ALL
+ON CONFLICT DO UPDATE SET
+    amount = spend_daily.amount + excluded.amount,
+    charged_events = spend_daily.charged_events + excluded.charged_events,
+    last_seq = greatest(spend_daily.last_seq, excluded.last_seq);
+
+INSERT INTO late_spend BY NAME
+SELECT event_id, store_seq, tenant, agent_id, CAST(occurred_at AT TIME ZONE 'UTC' AS DATE) AS day,
+       cost_amount AS amount, cost_currency AS currency, occurred_at, received_at
+FROM batch_events
+WHERE cost_amount IS NOT NULL
+  AND CAST(received_at AT TIME ZONE 'UTC' AS DATE) > CAST(occurred_at AT TIME ZONE 'UTC' AS DATE)
+  AND received_at - occurred_at > INTERVAL 5 MINUTE
+ON CONFLICT DO NOTHING;
