@@ -21,9 +21,9 @@ period AS (
     SELECT
         budget.*,
         CASE period
-            WHEN 'day' THEN date_trunc('day', as_of AT TIME ZONE 'UTC')
-            WHEN 'week' THEN date_trunc('week', as_of AT TIME ZONE 'UTC')
-            WHEN 'month' THEN date_trunc('month', as_of AT TIME ZONE 'UTC')
+            WHEN 'day' THEN date_trunc('day', make_timestamp(epoch_us(as_of)))
+            WHEN 'week' THEN date_trunc('week', make_timestamp(epoch_us(as_of)))
+            WHEN 'month' THEN date_trunc('month', make_timestamp(epoch_us(as_of)))
             ELSE TIMESTAMP '1970-01-01'
         END AS period_start,
         substr($scope::VARCHAR, strpos($scope::VARCHAR, ':') + 1) AS subject
@@ -33,7 +33,7 @@ charges AS (
     SELECT e.cost_currency, e.cost_amount
     FROM events AS e, period AS p
     WHERE e.tenant = p.tenant AND e.cost_amount IS NOT NULL
-      AND e.occurred_at AT TIME ZONE 'UTC' >= p.period_start
+      AND make_timestamp(epoch_us(e.occurred_at)) >= p.period_start
       AND e.occurred_at <= p.as_of AND e.received_at <= p.as_of
       AND (p.model IS NULL OR e.agent_model = p.model)
       AND CASE p.scope_kind

@@ -24,3 +24,9 @@ def run_script(tx: duckdb.DuckDBPyConnection, script: str, params: dict[str, Any
     finally:
         for name in tables:
             tx.unregister(name)
+
+
+def scalar(tx: duckdb.DuckDBPyConnection, script: str, params: dict[str, Any] | None = None) -> Any:
+    """The single value ``consumers/sql/<script>.sql`` selects."""
+    [(value,)] = tx.execute(sql(script), params).fetchall()
+    return value

@@ -1,44 +1,9 @@
--- Budget alerts for the batch's charged events (batch_events), before spend_daily includes them.
--- Each charge is matched to every budget in force at its store_seq; spend is the period's spend before
--- the batch plus a running sum in store order, so the charge that crossed a threshold is the same
--- whatever the batch boundaries (replay equals live). Alert ids make each alert fire once.
+-- Budget alerts for the batch's charges (budget_charges, from budget_charges.sql), before spend_daily
+-- includes them. Spend is the period's spend before the batch plus a running sum in store order, so the
+-- charge that crossed a threshold is the same whatever the batch boundaries (replay equals live).
+-- Alert ids make each alert fire once.
 
--- 1. every (charge, budget) pair; "agent:*" applies to agents without a budget of their own
-CREATE OR REPLACE TEMP TABLE budget_charges AS
-WITH charges AS (
-    SELECT * FROM batch_events WHERE cost_amount IS NOT NULL
-)
-SELECT
-    b.tenant, b.budget_id, b.scope_kind, b.scope_id, b.model AS budget_model, b.control_event_id,
-    CASE WHEN b.scope_kind = 'agent' AND b.scope_id = '*' THEN e.agent_id ELSE '' END AS instance,
-    b.limit_amount, b.currency, b.period, b.thresholds, b.on_exceed,
-    CASE b.period
-        WHEN 'day' THEN date_trunc('day', e.occurred_at AT TIME ZONE 'UTC')
-        WHEN 'week' THEN date_trunc('week', e.occurred_at AT TIME ZONE 'UTC')
-        WHEN 'month' THEN date_trunc('month', e.occurred_at AT TIME ZONE 'UTC')
-        ELSE TIMESTAMP '1970-01-01'
-    END AS period_start,
-    e.store_seq, e.event_id, e.occurred_at, e.received_at, e.cost_amount AS amount
-FROM charges AS e
-JOIN budgets AS b
-  ON b.tenant = e.tenant
- AND e.store_seq > b.valid_from_seq AND (b.valid_to_seq IS NULL OR e.store_seq < b.valid_to_seq)
- AND b.limit_amount IS NOT NULL
- AND b.currency = e.cost_currency
- AND (b.model IS NULL OR b.model = e.agent_model)
-WHERE CASE b.scope_kind
-        WHEN 'tenant' THEN true
-        WHEN 'principal' THEN e.principal_id = b.scope_id
-        WHEN 'token' THEN e.token_fingerprint = b.scope_id
-        WHEN 'agent' THEN e.agent_id = b.scope_id OR (b.scope_id = '*' AND NOT EXISTS (
-            SELECT 1 FROM budgets AS own
-            WHERE own.tenant = e.tenant AND own.scope_kind = 'agent' AND own.scope_id = e.agent_id
-              AND own.limit_amount IS NOT NULL AND own.currency = e.cost_currency
-              AND (own.model IS NULL OR own.model = e.agent_model)
-              AND e.store_seq > own.valid_from_seq AND (own.valid_to_seq IS NULL OR e.store_seq < own.valid_to_seq)))
-      END;
-
--- 2. each (budget, instance, period)'s spend before this batch, from spend_daily
+-- 1. each (budget, instance, period)'s spend before this batch, from spend_daily
 CREATE OR REPLACE TEMP TABLE budget_periods AS
 SELECT
     k.tenant, k.budget_id, k.control_event_id, k.instance, k.period_start,
@@ -67,7 +32,7 @@ LEFT JOIN spend_daily AS s
      END
 GROUP BY ALL;
 
--- 3. spend before and after each charge, in store order
+-- 2. spend before and after each charge, in store order
 CREATE OR REPLACE TEMP TABLE budget_running AS
 SELECT
     c.*, p.period_end,
@@ -80,7 +45,7 @@ JOIN budget_periods AS p USING (tenant, budget_id, control_event_id, instance, p
 WINDOW w AS (PARTITION BY c.tenant, c.budget_id, c.control_event_id, c.instance, c.period_start
              ORDER BY c.store_seq ROWS UNBOUNDED PRECEDING);
 
--- 4. actual spend: the charge that first reached each threshold
+-- 3. actual spend: the charge that first reached each threshold
 INSERT INTO alerts BY NAME
 SELECT
     sha256(concat_ws('|', 'budget.threshold', r.tenant, r.budget_id, r.control_event_id, r.instance,
@@ -100,7 +65,7 @@ WHERE r.spent_before * 100 < r.limit_amount * t.pct
   AND r.spent_after * 100 >= r.limit_amount * t.pct
 ON CONFLICT DO NOTHING;
 
--- 5. forecast: the first charge whose period-end projection (at the current rate) reaches the limit,
+-- 4. forecast: the first charge whose period-end projection (at the current rate) reaches the limit,
 --    once at least a tenth of the period has passed (earlier projections are noise)
 INSERT INTO alerts BY NAME
 SELECT
@@ -120,7 +85,7 @@ FROM (
     FROM (
         SELECT *,
                epoch_us(period_end) - epoch_us(period_start) AS period_us,
-               greatest(epoch_us(occurred_at AT TIME ZONE 'UTC') - epoch_us(period_start), 1) AS elapsed_us
+               greatest(epoch_us(occurred_at) - epoch_us(period_start), 1) AS elapsed_us
         FROM budget_running
         WHERE period <> 'total'
     )
@@ -131,7 +96,3 @@ WHERE r.elapsed_us * 10 >= r.period_us
 QUALIFY row_number() OVER (PARTITION BY r.tenant, r.budget_id, r.control_event_id, r.instance, r.period_start
                            ORDER BY r.store_seq) = 1
 ON CONFLICT DO NOTHING;
-
-DROP TABLE budget_charges;
-DROP TABLE budget_periods;
-DROP TABLE budget_running;

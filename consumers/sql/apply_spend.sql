@@ -2,7 +2,7 @@
 INSERT INTO spend_daily BY NAME
 SELECT
     tenant,
-    CAST(occurred_at AT TIME ZONE 'UTC' AS DATE) AS day,
+    CAST(make_timestamp(epoch_us(occurred_at)) AS DATE) AS day,
     agent_id,
     principal_id,
     coalesce(token_fingerprint, '') AS token_fingerprint,
@@ -20,10 +20,9 @@ ON CONFLICT DO UPDATE SET
     last_seq = greatest(spend_daily.last_seq, excluded.last_seq);
 
 INSERT INTO late_spend BY NAME
-SELECT event_id, store_seq, tenant, agent_id, CAST(occurred_at AT TIME ZONE 'UTC' AS DATE) AS day,
+SELECT event_id, store_seq, tenant, agent_id, CAST(make_timestamp(epoch_us(occurred_at)) AS DATE) AS day,
        cost_amount AS amount, cost_currency AS currency, occurred_at, received_at
 FROM batch_events
 WHERE cost_amount IS NOT NULL
-  AND CAST(received_at AT TIME ZONE 'UTC' AS DATE) > CAST(occurred_at AT TIME ZONE 'UTC' AS DATE)
-  AND received_at - occurred_at > INTERVAL 5 MINUTE
-ON CONFLICT DO NOTHING;
+  AND epoch_us(received_at) // 86400000000 > epoch_us(occurred_at) // 86400000000
+  AND epoch_us(received_at) - epoch_us(occurred_at) > 300000000;  -- five minutes

@@ -17,7 +17,7 @@ FROM (
         JOIN events AS e
           ON e.tenant = r.tenant AND e.cost_currency = r.currency AND e.store_seq <= r.store_seq
          AND e.cost_amount IS NOT NULL
-         AND (r.period = 'total' OR date_trunc(r.period, e.occurred_at AT TIME ZONE 'UTC') = r.period_start)
+         AND (r.period = 'total' OR date_trunc(r.period, make_timestamp(epoch_us(e.occurred_at))) = r.period_start)
          AND (r.model IS NULL OR e.agent_model = r.model)
          AND CASE r.scope_kind
                 WHEN 'tenant' THEN true

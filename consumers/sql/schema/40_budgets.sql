@@ -39,7 +39,7 @@ CREATE TABLE IF NOT EXISTS spend_daily (
 
 -- Spend that arrived after its UTC day had closed: counted in its own day, and flagged here.
 CREATE TABLE IF NOT EXISTS late_spend (
-    event_id    VARCHAR PRIMARY KEY,
+    event_id    VARCHAR NOT NULL,     -- unique: each stored event is applied once
     store_seq   BIGINT NOT NULL,
     tenant      VARCHAR NOT NULL,
     agent_id    VARCHAR NOT NULL,
