@@ -10,12 +10,24 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from agenttrail._exceptions import ConfigError
 
 ENV_PREFIX = "AGENTTRAIL_"
+
+
+class WebhookEndpoint(BaseModel):
+    """Where alerts are POSTed. ``secret`` is a Standard Webhooks key (``whsec_`` + base64)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    url: str = Field(pattern=r"^https?://")
+    secret: SecretStr
+    format: Literal["json", "slack"] = "json"
+    kinds: list[str] = Field(default_factory=lambda: ["*"])  # alert kinds, shell patterns: budget.*
 
 
 class Settings(BaseSettings):
@@ -51,6 +63,11 @@ class Settings(BaseSettings):
     batch_max_ms: int = Field(default=100, ge=1)
     future_skew_s: int = Field(default=300, ge=0)
 
+    # Alert delivery: AGENTTRAIL_WEBHOOKS is a JSON list of {name, url, secret, format, kinds}.
+    webhooks: list[WebhookEndpoint] = Field(default_factory=list)
+    webhook_max_attempts: int = Field(default=8, ge=1)
+    webhook_timeout_s: float = Field(default=5.0, gt=0)
+
     # HTTP API.
     host: str = "127.0.0.1"
     port: int = Field(default=8470, ge=0, le=65535)
@@ -79,5 +96,6 @@ def load_settings(**overrides: Any) -> Settings:
         for err in exc.errors():
             field = str(err["loc"][0]) if err["loc"] else "?"
             source = f"--{field.replace('_', '-')}" if field in given else ENV_PREFIX + field.upper()
-            problems.append(f"{source}: {err['msg']}")
+            inner = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in err["loc"][1:])
+            problems.append(f"{source}{inner}: {err['msg']}")
         raise ConfigError("Invalid setting " + "; ".join(problems) + ".") from None

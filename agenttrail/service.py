@@ -29,6 +29,7 @@ from agenttrail.consumers.store import open_store, restrict_to_reading
 from agenttrail.kafka import ensure_topics
 from agenttrail.runtime import remove_state, write_state
 from agenttrail.schemas.fingerprints import Fingerprinter
+from agenttrail.webhooks import WebhookSender
 
 log = logging.getLogger("agenttrail.service")
 
@@ -104,6 +105,13 @@ def owned_bootstrap(settings: Settings, stack: ExitStack) -> str:
     return broker.bootstrap
 
 
+def start_webhooks(settings: Settings, con: duckdb.DuckDBPyConnection, stack: ExitStack) -> None:
+    """The webhook sender on its own cursor, stopped by ``stack``; nothing when no webhook is configured."""
+    if settings.webhooks:
+        sender = WebhookSender(settings, con.cursor()).start()
+        stack.callback(sender.stop)
+
+
 def require_fingerprint_key(settings: Settings) -> None:
     Fingerprinter(settings.fingerprint_key, settings.fingerprint_key_id)
 
@@ -112,15 +120,15 @@ def consume(settings: Settings, bootstrap: str) -> None:
     """Run the materializer until interrupted; broker hiccups after start are retried, not fatal."""
     require_fingerprint_key(settings)
     ensure_topics(settings, bootstrap)
-    con = open_store(settings.db)
-    pipeline = Pipeline(settings, bootstrap, con).start()
-    try:
+    with ExitStack() as stack:
+        con = open_store(settings.db)
+        stack.callback(con.close)
+        pipeline = Pipeline(settings, bootstrap, con).start()
+        stack.callback(pipeline.stop)
+        start_webhooks(settings, con, stack)
         while pipeline.error is None:
             time.sleep(0.5)
         raise pipeline.error
-    finally:
-        pipeline.stop()
-        con.close()
 
 
 def serve(settings: Settings, *, auth_reads: bool, announce: Any = print) -> None:
@@ -134,6 +142,7 @@ def serve(settings: Settings, *, auth_reads: bool, announce: Any = print) -> Non
         ensure_topics(settings, bootstrap)
         pipeline = Pipeline(settings, bootstrap, con).start()
         stack.callback(pipeline.stop)
+        start_webhooks(settings, con, stack)
         token = settings.api_token.get_secret_value() if settings.api_token else None
         if token is None:
             token = secrets.token_urlsafe(24)

@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from agenttrail.config import Settings
-from agenttrail.consumers.alert_outbox import alert_records
+from agenttrail.consumers.alert_delivery import kafka_records, raised_alerts, webhook_rows
 from agenttrail.consumers.batch import (
     OUTBOX_SCHEMA,
     QUARANTINE_SCHEMA,
@@ -241,7 +241,7 @@ class Materializer:
                           duplicates=duplicates, offsets=offsets, control=control_table)
             for projection in self.projections:
                 projection.apply(batch, tx)
-            self._queue_alerts(tx, table)
+            self._queue_alerts(tx, table, received_at)
             self._insert_quarantine(tx, quarantined)
             for (topic, partition), next_offset in offsets.items():
                 tx.execute(sql("upsert_offset"), {"topic": topic, "partition": partition,
@@ -289,12 +289,20 @@ class Materializer:
             for row in rows
         ])
 
-    def _queue_alerts(self, tx: duckdb.DuckDBPyConnection, events: pa.Table) -> None:
-        """Alerts the projections raised at this batch's events, for the alerts topic."""
-        if events.num_rows:
-            seqs = pc.min_max(events["store_seq"])
-            self._queue_outbox(tx, alert_records(tx, seqs["min"].as_py(), seqs["max"].as_py(),
-                                                 self.settings.topic("alerts")))
+    def _queue_alerts(self, tx: duckdb.DuckDBPyConnection, events: pa.Table, received_at: datetime) -> None:
+        """Alerts the projections raised at this batch's events, for the alerts topic and the webhooks."""
+        if not events.num_rows:
+            return
+        seqs = pc.min_max(events["store_seq"])
+        alerts = raised_alerts(tx, seqs["min"].as_py(), seqs["max"].as_py())
+        if not alerts:
+            return
+        self._queue_outbox(tx, kafka_records(alerts, self.settings.topic("alerts")))
+        deliveries = webhook_rows(alerts, self.settings.webhooks, received_at)
+        if deliveries:
+            tx.register("batch_deliveries", pa.Table.from_pylist(deliveries))
+            tx.execute(sql("insert_webhook_deliveries")).fetchall()
+            tx.unregister("batch_deliveries")
 
     def _queue_outbox(self, tx: duckdb.DuckDBPyConnection, records: list[dict[str, Any]]) -> None:
         """Records to publish once the transaction commits (topic, key, value, headers)."""

@@ -57,7 +57,7 @@ def cli(ctx: click.Context, db: Path, verbose: bool) -> None:
 for _command in (
     running.demo, running.serve, running.consume, running.broker, running.bench,
     reading.trail, reading.query, reading.sql, reading.quarantine,
-    governance.regions, governance.control, budgets.budget, budgets.alerts,
+    governance.regions, governance.control, budgets.budget, budgets.alerts, budgets.webhooks,
 ):
     cli.add_command(_command)
 

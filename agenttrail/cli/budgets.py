@@ -142,3 +142,19 @@ def alerts(ctx: click.Context, kind: str | None, **filters: Any) -> Any:
       agenttrail alerts --tenant acme --kind budget.threshold --json
     """
     return QueryClient(settings_from(ctx)).query("alerts", filter_params(kind=kind, **filters))
+
+
+@click.command()
+@click.option("--status", type=click.Choice(["pending", "delivered", "failed"]), help="Only deliveries in this state.")
+@click.option("--limit", type=click.IntRange(1), default=1000, show_default=True)
+@output_options
+@click.pass_context
+def webhooks(ctx: click.Context, status: str | None, limit: int) -> Any:
+    """The webhook delivery log: each alert sent to each endpoint, attempts and the last answer.
+
+    \b
+    Examples:
+      agenttrail webhooks --status failed
+      agenttrail webhooks --json
+    """
+    return QueryClient(settings_from(ctx)).query("webhook_deliveries", {"status": status, "limit": str(limit)})

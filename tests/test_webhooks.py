@@ -1,0 +1,138 @@
+"""Alerts reach webhooks signed, retried after a failure, logged, and never as a second distinct alert."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import duckdb
+import pytest
+from pydantic import SecretStr
+from standardwebhooks import Webhook
+
+from agenttrail import Settings, Trail
+from agenttrail.config import WebhookEndpoint
+from agenttrail.webhooks import WebhookSender
+from tests.fixtures import materialize
+from tests.test_budgets import charge, set_budget
+
+SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+
+@dataclass
+class Receiver:
+    """A real HTTP server on 127.0.0.1 that answers with ``statuses`` in turn (then 200) and keeps what came."""
+
+    url: str
+    statuses: list[int] = field(default_factory=list)
+    received: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    state = Receiver(url="")
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["content-length"]))
+            state.received.append(({k.lower(): v for k, v in self.headers.items()}, body))
+            self.send_response(state.statuses.pop(0) if state.statuses else 200)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    state.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/agenttrail"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield state
+    server.shutdown()
+    server.server_close()
+
+
+def _with_webhook(settings: Settings, receiver: Receiver, **endpoint: Any) -> Settings:
+    hook = WebhookEndpoint(name="ops", url=receiver.url, secret=SecretStr(SECRET), **endpoint)
+    return settings.model_copy(update={"webhooks": [hook]})
+
+
+def _deliver_until(sender: WebhookSender, store: duckdb.DuckDBPyConnection, status: str, timeout: float = 15) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        sender.deliver_due()
+        if store.execute("SELECT count(*) FROM webhook_deliveries WHERE status = ?", [status]).fetchall()[0][0]:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"no delivery reached {status}")
+
+
+def _alert_on_first_charge(settings: Settings, trail: Trail, store: duckdb.DuckDBPyConnection) -> None:
+    set_budget(settings, scope="tenant:acme", limit="1.00", currency="USD", period="total", thresholds=[100])
+    assert materialize(settings, store, until=1, table="control_events") == 1
+    charge(trail, "1.50")
+    assert trail.flush(10)
+    assert materialize(settings, store, until=1) == 1
+
+
+def test_a_delivery_is_signed_retried_after_a_500_and_logged(
+    trail: Trail, settings: Settings, store: duckdb.DuckDBPyConnection, receiver: Receiver
+) -> None:
+    settings = _with_webhook(settings, receiver)
+    receiver.statuses = [500]
+    _alert_on_first_charge(settings, trail, store)
+    sender = WebhookSender(settings, store)
+    _deliver_until(sender, store, "delivered")
+
+    assert len(receiver.received) == 2, "one failed attempt, one retry"
+    (first_headers, first_body), (headers, body) = receiver.received
+    assert first_headers["webhook-id"] == headers["webhook-id"] and first_body == body
+    payload = Webhook(SECRET).verify(body, headers)  # raises unless the signature and timestamp are right
+    assert payload["kind"] == "budget.threshold" and payload["scope"] == "tenant:acme"
+    assert headers["webhook-id"] == f"{payload['alert_id']}:ops"
+    with pytest.raises(Exception, match="No matching signature"):
+        Webhook("whsec_" + "A" * 32).verify(body, headers)
+    log = store.execute("SELECT status, attempts, last_status, last_error FROM webhook_deliveries").fetchall()
+    assert log == [("delivered", 2, 200, None)]
+
+
+def test_a_restarted_consumer_sends_no_second_alert(
+    trail: Trail, settings: Settings, store: duckdb.DuckDBPyConnection, receiver: Receiver
+) -> None:
+    settings = _with_webhook(settings, receiver)
+    _alert_on_first_charge(settings, trail, store)
+    sender = WebhookSender(settings, store)
+    _deliver_until(sender, store, "delivered")
+    charge(trail, "2.00")  # still over the limit: the 100% threshold has fired already
+    assert trail.flush(10)
+    assert materialize(settings, store, until=2) == 2  # a new materializer: the restart
+    sender.deliver_due()
+    assert len(receiver.received) == 1
+    assert store.execute("SELECT count(*) FROM webhook_deliveries").fetchall() == [(1,)]
+
+
+def test_a_rejected_delivery_fails_at_once_and_slack_gets_text(
+    trail: Trail, settings: Settings, store: duckdb.DuckDBPyConnection, receiver: Receiver
+) -> None:
+    settings = _with_webhook(settings, receiver, format="slack")
+    receiver.statuses = [404]
+    _alert_on_first_charge(settings, trail, store)
+    sender = WebhookSender(settings, store)
+    _deliver_until(sender, store, "failed")
+    [(_, body)] = receiver.received
+    assert json.loads(body)["text"].startswith("[critical] Budget tenant:acme reached 100%")
+    log = store.execute("SELECT attempts, last_status, last_error FROM webhook_deliveries").fetchall()
+    assert log == [(1, 404, "HTTP 404: the receiver rejected the delivery")]
+
+
+def test_endpoints_only_get_the_alert_kinds_they_ask_for(
+    trail: Trail, settings: Settings, store: duckdb.DuckDBPyConnection, receiver: Receiver
+) -> None:
+    settings = _with_webhook(settings, receiver, kinds=["anomaly.*"])
+    _alert_on_first_charge(settings, trail, store)
+    assert store.execute("SELECT count(*) FROM alerts").fetchall() == [(1,)]
+    assert store.execute("SELECT count(*) FROM webhook_deliveries").fetchall() == [(0,)]
