@@ -1,41 +1,45 @@
--- The whole operation chain around one event: up parent_event_id to the root, then every descendant.
--- depth 0 is the root; rows are in tree order. The walk stays inside the event's tenant and
--- stops at a cycle, so forged parent links cannot pull in other tenants' events or loop.
+-- The whole operation chain around one event: its root, every ancestor and every descendant.
+-- Read from the materialized chain_nodes table (one lookup, no recursive walk); depth 0 is the
+-- root and rows are in tree order. parent_event_id is the parent the event is linked to: a claimed
+-- parent in another tenant, or one that would close a cycle, is never linked. A fail_closed action
+-- shows as one row: its started event folds into the completed one (phase started+completed,
+-- started_at from the started event); a started event with no completed one yet shows with
+-- phase started and outcome pending.
 -- param event_id: text required -- id of any event in the chain
-WITH RECURSIVE
-up(event_id, parent_event_id, tenant, hops, seen) AS (
-    SELECT event_id, parent_event_id, tenant, 0, [event_id]
-    FROM events
-    WHERE event_id = $event_id::VARCHAR
-    UNION ALL
-    SELECT e.event_id, e.parent_event_id, e.tenant, up.hops + 1, list_append(up.seen, e.event_id)
-    FROM events AS e
-    JOIN up ON e.event_id = up.parent_event_id AND e.tenant = up.tenant
-    WHERE NOT list_contains(up.seen, e.event_id)
+WITH members AS (
+    SELECT n.depth, n.path, e.*
+    FROM chain_nodes AS n
+    JOIN events AS e ON e.event_id = n.event_id
+    WHERE n.root_id = (SELECT root_id FROM chain_nodes WHERE event_id = $event_id::VARCHAR)
 ),
-root AS (
-    SELECT event_id, tenant FROM up ORDER BY hops DESC LIMIT 1
+started AS (
+    SELECT event_id, occurred_at FROM members WHERE phase = 'started'
 ),
-down(event_id, tenant, depth, path) AS (
-    SELECT event_id, tenant, 0, [event_id] FROM root
-    UNION ALL
-    SELECT e.event_id, e.tenant, down.depth + 1, list_append(down.path, e.event_id)
-    FROM events AS e
-    JOIN down ON e.parent_event_id = down.event_id AND e.tenant = down.tenant
-    WHERE NOT list_contains(down.path, e.event_id)
+paired AS (
+    SELECT attributes['started_event_id'] AS started_id FROM members
+    WHERE phase = 'completed' AND attributes['started_event_id'] IS NOT NULL
 )
 SELECT
-    down.depth,
-    e.event_id,
-    e.parent_event_id,
-    e.occurred_at,
-    e.action_type,
-    e.action_name,
-    e.agent_id,
-    e.outcome,
-    e.duration_us,
-    e.cost_amount,
-    e.cost_currency
-FROM down
-JOIN events AS e USING (event_id)
-ORDER BY down.path
+    m.depth,
+    m.event_id,
+    m.path[-2] AS parent_event_id,
+    CASE WHEN s.event_id IS NOT NULL THEN 'started+completed' ELSE m.phase END AS phase,
+    coalesce(s.occurred_at, m.occurred_at - to_microseconds(coalesce(m.duration_us, 0))) AS started_at,
+    m.occurred_at,
+    m.duration_us,
+    m.action_type,
+    m.action_name,
+    m.agent_id,
+    m.agent_version,
+    m.principal_kind || ':' || m.principal_id AS principal,
+    m.outcome,
+    m.error_code,
+    m.cost_amount,
+    m.cost_currency,
+    m.input_tokens,
+    m.output_tokens,
+    m.event_id = $event_id::VARCHAR AS asked
+FROM members AS m
+LEFT JOIN started AS s ON m.phase = 'completed' AND s.event_id = m.attributes['started_event_id']
+WHERE m.event_id NOT IN (SELECT started_id FROM paired)
+ORDER BY m.path

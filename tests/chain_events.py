@@ -55,8 +55,9 @@ def project(con: duckdb.DuckDBPyConnection, *, batch_size: int = 5000) -> None:
     rebuild(con, default_projections(load_settings()), batch_size=batch_size)
 
 
-def chain_table(con: duckdb.DuckDBPyConnection) -> list[tuple[Any, ...]]:
+def chain_table(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     """The chain tables' content, sorted: equal lists mean equal materializations."""
-    nodes = con.execute("SELECT event_id, tenant, root_id, depth, path FROM chain_nodes ORDER BY event_id").fetchall()
-    rollups = con.execute("SELECT * FROM chain_rollups ORDER BY root_id").fetchall()
-    return [*nodes, *rollups]
+    nodes = con.sql("SELECT * FROM chain_nodes ORDER BY event_id").to_arrow_table().to_pylist()
+    pending = con.sql("SELECT * FROM chain_pending ORDER BY event_id").to_arrow_table().to_pylist()
+    rollups = con.sql("SELECT * FROM chain_rollups ORDER BY root_id").to_arrow_table().to_pylist()
+    return [*nodes, *pending, *rollups]

@@ -15,10 +15,15 @@ claims (only forged events make one) the member with the smallest event id is th
 root. So shuffled arrival converges, and ``agenttrail rebuild`` reproduces the tables.
 A forged parent in another tenant is never linked: the child stays a root.
 
-Rollups (``chain_rollups``) are recomputed from the stored events for every chain the
-batch touched. A ``fail_closed`` action's ``started`` and ``completed`` events are two
-nodes under the same parent here; rollups and the ``chain`` query pair them by the
-completed event's ``attributes['started_event_id']``, showing one action.
+Rollups (``chain_rollups``) are folded, never recomputed from old events: a chain's new
+rollup is its old one, plus those of the subtrees that moved under it, plus the batch's
+events (``chains_merge.sql``). A ``fail_closed`` action's ``started`` and ``completed``
+events are two nodes under the same parent here; rollups and the ``chain`` query pair
+them by the completed event's ``attributes['started_event_id']``, showing one action.
+
+Cost per batch: point-sized work on the batch, plus hash joins that scan
+``chain_nodes.event_id`` (parent lookup) and ``chain_rollups.root_id`` (old rollups);
+re-rooting waiting subtrees goes through the index on ``chain_nodes.root_id``.
 """
 
 from __future__ import annotations
@@ -29,8 +34,12 @@ import pyarrow as pa
 from agenttrail.consumers.batch import Batch
 from agenttrail.consumers.store import sql
 
-_LINK_STEPS = ("chains_insert", "chains_links", "chains_unpend", "chains_pend", "chains_resolve", "chains_reroot")
-_ROLLUP_STEPS = ("chains_affected", "chains_rollups_clear", "chains_rollups", "chains_cleanup")
+_LINK_STEPS = ("chains_links", "chains_unpend", "chains_pend", "chains_resolve", "chains_fresh",
+               "chains_insert_nodes", "chains_reroot")
+_ROLLUP_STEPS = ("chains_affected", "chains_merge", "chains_rollups_clear", "chains_rollups", "chains_cleanup")
+_BATCH_COLUMNS = ["event_id", "tenant", "parent_event_id", "phase", "outcome", "occurred_at", "duration_us",
+                  "cost_amount", "cost_currency", "input_tokens", "output_tokens", "agent_id", "agent_version",
+                  "agent_region", "resource_region", "data_region", "attributes"]
 _CYCLE_SCHEMA = pa.schema([("event_id", pa.string()), ("path", pa.list_(pa.string()))])
 
 
@@ -43,17 +52,15 @@ class ChainsProjection:
     def apply(self, batch: Batch, tx: duckdb.DuckDBPyConnection) -> None:
         if batch.events.num_rows == 0:
             return
-        tx.register("chain_batch", batch.events.select(["event_id", "tenant", "parent_event_id"]))
-        try:
-            for step in _LINK_STEPS:
-                tx.execute(sql(step))
-            cyclic = dict(tx.execute(sql("chains_unresolved")).fetchall())
-            if cyclic:
-                _break_cycles(tx, cyclic)
-            for step in _ROLLUP_STEPS:
-                tx.execute(sql(step))
-        finally:
-            tx.unregister("chain_batch")
+        tx.register("chain_batch", batch.events.select(_BATCH_COLUMNS))
+        for step in _LINK_STEPS:
+            tx.execute(sql(step))
+        cyclic = dict(tx.execute(sql("chains_unresolved")).fetchall())
+        if cyclic:
+            _break_cycles(tx, cyclic)
+        for step in _ROLLUP_STEPS:
+            tx.execute(sql(step))
+        tx.unregister("chain_batch")  # not in a finally: after a failure the transaction is aborted anyway
 
 
 def _break_cycles(tx: duckdb.DuckDBPyConnection, links: dict[str, str]) -> None:
@@ -89,7 +96,6 @@ def _break_cycles(tx: duckdb.DuckDBPyConnection, links: dict[str, str]) -> None:
             node = visited
     rows = pa.table({"event_id": list(paths), "path": list(paths.values())}, schema=_CYCLE_SCHEMA)
     tx.register("chain_cycle", rows)
-    try:
-        tx.execute(sql("chains_cycle_reroot"))
-    finally:
-        tx.unregister("chain_cycle")
+    tx.execute(sql("chains_cycle_reroot"))
+    tx.execute(sql("chains_cycle_fresh"))
+    tx.unregister("chain_cycle")

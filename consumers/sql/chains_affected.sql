@@ -1,5 +1,4 @@
--- The chains this batch changed: every chain holding one of its events (a re-rooted subtree
+-- The chains this batch changed: every chain now holding one of its events (a moved subtree
 -- always holds one, because a link needs its child or its parent to be new).
 CREATE OR REPLACE TEMP TABLE chain_affected AS
-SELECT DISTINCT n.root_id
-FROM chain_nodes AS n SEMI JOIN chain_batch AS b ON n.event_id = b.event_id
+SELECT DISTINCT root_id FROM chain_fresh

@@ -1,5 +1,5 @@
--- Re-root every node of each linked subtree in one pass: prepend the prefix to its path.
+-- Re-root the subtrees of waiting events whose parent arrived, in one pass: prepend the prefix.
 UPDATE chain_nodes AS n
 SET root_id = r.prefix[1], depth = n.depth + len(r.prefix), path = r.prefix || n.path
 FROM chain_resolved AS r
-WHERE n.root_id = r.child
+WHERE r.waiting AND n.root_id = r.child

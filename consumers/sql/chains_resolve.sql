@@ -3,12 +3,12 @@
 -- links made in any order within the batch give one answer. Links that close a cycle never
 -- reach a root that stays a root, so they are left out here (chains.py breaks those cycles).
 CREATE OR REPLACE TEMP TABLE chain_resolved AS
-WITH RECURSIVE resolved(child, prefix) AS (
-    SELECT child, parent_path
+WITH RECURSIVE resolved(child, waiting, prefix) AS (
+    SELECT child, waiting, parent_path
     FROM chain_links
     WHERE parent_root NOT IN (SELECT child FROM chain_links)
     UNION ALL
-    SELECT l.child, r.prefix || l.parent_path
+    SELECT l.child, l.waiting, r.prefix || l.parent_path
     FROM chain_links AS l JOIN resolved AS r ON l.parent_root = r.child
 )
-SELECT child, prefix FROM resolved
+SELECT child, waiting, prefix FROM resolved

@@ -12,6 +12,8 @@ CREATE TABLE IF NOT EXISTS chain_nodes (
     depth           INTEGER NOT NULL,
     path            VARCHAR[] NOT NULL
 );
+-- A chain's members by root: the chain query and re-rooting look them up through it.
+CREATE INDEX IF NOT EXISTS chain_nodes_root ON chain_nodes (root_id);
 
 -- Events whose claimed parent has not been stored yet: each is a root until its parent arrives.
 CREATE TABLE IF NOT EXISTS chain_pending (
@@ -20,13 +22,13 @@ CREATE TABLE IF NOT EXISTS chain_pending (
     parent_event_id VARCHAR NOT NULL
 );
 
--- One row per chain (per root): recomputed whenever an event joins the chain.
+-- One row per chain (per root), folded forward as events join the chain (chains_merge.sql).
 CREATE TABLE IF NOT EXISTS chain_rollups (
     root_id        VARCHAR PRIMARY KEY,
     tenant         VARCHAR NOT NULL,
-    events         BIGINT NOT NULL,   -- stored events, a fail_closed action's started and completed both count
-    actions        BIGINT NOT NULL,   -- actions: a started+completed pair counts once
-    incomplete     BIGINT NOT NULL,   -- started events with no completed event (yet)
+    events         BIGINT NOT NULL,   -- stored events; a fail_closed action's started and completed both count
+    actions        BIGINT NOT NULL,   -- events minus completed events naming their started one: a pair counts once
+    incomplete     BIGINT NOT NULL,   -- started events minus completed events naming one: 0 once all finished
     failures       BIGINT NOT NULL,
     denied         BIGINT NOT NULL,
     max_depth      INTEGER NOT NULL,
