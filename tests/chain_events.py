@@ -14,10 +14,10 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from agenttrail.config import load_settings
 from agenttrail.consumers.batch import EVENT_SCHEMA
 from agenttrail.consumers.projections import default_projections
 from agenttrail.consumers.rebuild import rebuild
-from agenttrail.config import load_settings
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 

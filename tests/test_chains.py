@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import random
-from decimal import Decimal
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -78,7 +78,8 @@ def test_a_child_stored_before_its_parent_is_a_root_until_the_parent_arrives(
     store_events(con, [event("root")])
     project(con)
     assert roots(con) == {"leaf": "root", "mid": "root", "root": "root"}
-    assert con.execute("SELECT path FROM chain_nodes WHERE event_id = 'leaf'").fetchall() == [(["root", "mid", "leaf"],)]
+    leaf = con.execute("SELECT path FROM chain_nodes WHERE event_id = 'leaf'").fetchall()
+    assert leaf == [(["root", "mid", "leaf"],)]
     assert con.execute("SELECT count(*) FROM chain_pending").fetchall() == [(0,)]
 
 
