@@ -54,9 +54,9 @@ def check_rebuild(con: duckdb.DuckDBPyConnection, projections: Sequence[Projecti
     are compared as sets, which is exact because every projection table has a key.
     """
     tables = [table for projection in projections for table in projection.tables]
-    live = {table: con.table(_checked(table)).to_arrow_table() for table in tables}
     con.begin()
     try:
+        live = {table: con.table(_checked(table)).to_arrow_table() for table in tables}
         _replay(con, projections, batch_size, on_progress)
         differences = [_compare(con, table, live[table]) for table in tables]
     finally:

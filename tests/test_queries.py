@@ -21,6 +21,7 @@ from agenttrail._exceptions import (
 )
 from agenttrail.consumers.store import open_store, restrict_to_reading
 from agenttrail.queries import get_query, list_queries, run_query, run_sql
+from tests.chain_events import project
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)  # safely in the past, for relative --since
 SHIPPED = {
@@ -31,7 +32,13 @@ SHIPPED = {
     "actions_by_type",
     "delegations",
     "chain",
+    "chain_summary",
+    "principal",
+    "accountable",
+    "versions",
+    "actions_by_version",
 }
+REQUIRED_VALUES = {"event_id": "e1", "version": "1.0.0", "principal": "human:alice"}
 _seq = itertools.count(1)
 
 
@@ -115,12 +122,12 @@ def populated(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
     add_event(con, "unrelated", occurred_at=T0 + timedelta(hours=2), agent_id="support-bot")
     add_quarantine(con, 1, "undecodable")
     add_quarantine(con, 2, "secret_in_payload")
+    project(con)
     return con
 
 
 def required_params(name: str) -> dict[str, str | None]:
-    return {p.name: "e1" if p.name == "event_id" else "billing-bot"
-            for p in get_query(name).params if p.required}
+    return {p.name: REQUIRED_VALUES.get(p.name, "billing-bot") for p in get_query(name).params if p.required}
 
 
 def test_the_shipped_queries_are_listed_with_their_parameters() -> None:
@@ -252,6 +259,7 @@ def test_chain_stops_at_cycles_and_tenant_boundaries(con: duckdb.DuckDBPyConnect
     add_event(con, "a", parent_event_id="b")
     add_event(con, "b", parent_event_id="a")
     add_event(con, "intruder", tenant="evil", parent_event_id="a")
+    project(con)
     ids = run_query(con, "chain", {"event_id": "a"}).column("event_id").to_pylist()
     assert sorted(ids) == ["a", "b"]
 

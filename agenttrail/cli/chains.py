@@ -13,7 +13,7 @@ from agenttrail._exceptions import EventNotFoundError, QueryError
 from agenttrail.chaintree import chain_nested, chain_tree, rollup_line
 from agenttrail.cli.options import console, format_options, output_options, settings_from
 from agenttrail.client import QueryClient
-from agenttrail.output import inert, render, to_records
+from agenttrail.output import inert, print_wide, render, to_records
 
 
 @click.command()
@@ -45,8 +45,8 @@ def chain(ctx: click.Context, event_id: str, fmt: str, output: Path | None) -> N
         [tree] = chain_nested(rows)
         _write_json({"rollup": rollup, "tree": tree}, output)
         return
-    console.print(rollup_line(rollup))
-    console.print(chain_tree(rows))
+    console.print(rollup_line(rollup), soft_wrap=True)
+    print_wide(console, chain_tree(rows))  # a wrapped tree loses its shape
 
 
 @click.command()
