@@ -36,7 +36,7 @@ from agenttrail.consumers.store import sql
 
 _LINK_STEPS = ("chains_links", "chains_unpend", "chains_pend", "chains_resolve", "chains_fresh",
                "chains_insert_nodes", "chains_reroot")
-_ROLLUP_STEPS = ("chains_affected", "chains_merge", "chains_rollups_clear", "chains_rollups", "chains_cleanup")
+_ROLLUP_STEPS = ("chains_merge", "chains_rollups_clear", "chains_rollups")
 _BATCH_COLUMNS = ["event_id", "tenant", "parent_event_id", "phase", "outcome", "occurred_at", "duration_us",
                   "cost_amount", "cost_currency", "input_tokens", "output_tokens", "agent_id", "agent_version",
                   "agent_region", "resource_region", "data_region", "attributes"]
@@ -60,7 +60,9 @@ class ChainsProjection:
             _break_cycles(tx, cyclic)
         for step in _ROLLUP_STEPS:
             tx.execute(sql(step))
-        tx.unregister("chain_batch")  # not in a finally: after a failure the transaction is aborted anyway
+        # Not in a finally: after a failure the transaction is aborted anyway. The scratch tables
+        # (chain_links, chain_resolved, chain_fresh, chain_merged) are replaced by the next batch.
+        tx.unregister("chain_batch")
 
 
 def _break_cycles(tx: duckdb.DuckDBPyConnection, links: dict[str, str]) -> None:

@@ -1,6 +1,7 @@
--- The new rollup of every affected chain, without re-reading its older events: the old rollups
--- of the chain and of the subtrees that moved under it (their depths shifted by the prefix),
--- plus the batch's events. Every column is a sum, min, max or set union, so folding in any
+-- The new rollup of every chain holding one of the batch's events (a moved subtree always holds
+-- one, because a link needs its child or its parent to be new), without re-reading its older
+-- events: the old rollups of the chain and of the subtrees that moved under it (their depths
+-- shifted by the prefix), plus the batch's events. Every column is a sum, min, max or set union, so folding in any
 -- order gives the same row. A fail_closed completed event names its started one
 -- (attributes['started_event_id']): the pair counts as one action, and incomplete counts
 -- started events minus completed events naming one.
@@ -9,7 +10,7 @@ WITH moved AS (
     SELECT coalesce(r.prefix[1], o.root_id) AS new_root, coalesce(len(r.prefix), 0) AS shift, o.*
     FROM chain_rollups AS o
     LEFT JOIN chain_resolved AS r ON r.child = o.root_id AND r.waiting
-    WHERE o.root_id IN (SELECT root_id FROM chain_affected UNION ALL SELECT child FROM chain_resolved WHERE waiting)
+    WHERE o.root_id IN (SELECT root_id FROM chain_fresh UNION ALL SELECT child FROM chain_resolved WHERE waiting)
       AND o.root_id NOT IN (SELECT child FROM chain_links WHERE child NOT IN (SELECT child FROM chain_resolved))
 ),
 parts AS (
@@ -29,7 +30,7 @@ parts AS (
     FROM chain_fresh
 ),
 costs AS (
-    SELECT root_id, map_from_entries(list((currency, amount) ORDER BY currency)) AS cost
+    SELECT root_id, map_from_entries(list_sort(list((currency, amount)))) AS cost
     FROM (
         SELECT root_id, currency, sum(amount) AS amount
         FROM (
