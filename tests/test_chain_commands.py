@@ -156,7 +156,8 @@ def test_versions_show_where_each_version_ran_and_what_it_did(
         ("1.0.0", ["eu-west-1"], 2), ("1.1.0", ["us-east-1"], 3)]
     assert versions[0]["first_seen"] <= versions[1]["first_seen"]
     actions = json.loads(run(settings, "query", "actions_by_version", "-p", "version=1.1.0", "--json").output)
-    assert sorted(a["action_name"] for a in actions) == ["step-0", "step-1", "step-2"]
+    assert sorted(a["action"] for a in actions) == ["tool.call step-0", "tool.call step-1", "tool.call step-2"]
+    assert {a["ran_in"] for a in actions} == {"us-east-1"} and all(a["chain_root_id"] for a in actions)
 
 
 def test_a_fleet_materialized_live_equals_a_rebuild_and_a_shuffled_replay(
