@@ -140,3 +140,16 @@ def test_rebuild_reproduces_the_live_tables_and_check_reports_a_tampered_row(
 
 def roots(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     return dict(con.execute("SELECT event_id, root_id FROM chain_nodes").fetchall())
+
+
+def test_accountable_walks_the_actor_chain_to_the_human_who_delegated(con: duckdb.DuckDBPyConnection) -> None:
+    delegated = [{"kind": "agent", "id": "worker"}, {"kind": "agent", "id": "planner"}, {"kind": "human", "id": "bob"}]
+    store_events(con, [event("root", principal_kind="service", principal_id="billing"),
+                       event("step", "root", principal_kind="service", principal_id="billing",
+                             agent_id="worker", actor_chain=delegated)])
+    project(con)
+    [row] = run_query(con, "accountable", {"event_id": "step"}).to_pylist()
+    assert (row["accountable_human"], row["rule"]) == ("bob", "actor_chain")
+    assert row["actor_path"] == "human:bob → agent:planner → agent:worker" and row["root_id"] == "root"
+    [root] = run_query(con, "accountable", {"event_id": "root"}).to_pylist()
+    assert (root["accountable_human"], root["rule"]) == (None, "none")

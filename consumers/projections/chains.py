@@ -13,7 +13,8 @@ arrived in: a node's parent is the event its ``parent_event_id`` names, if store
 the same tenant and not the node itself; a node without one is a root; on a cycle of
 claims (only forged events make one) the member with the smallest event id is the
 root. So shuffled arrival converges, and ``agenttrail rebuild`` reproduces the tables.
-A forged parent in another tenant is never linked: the child stays a root.
+A forged parent in another tenant is never linked: the child stays a root (and stays in
+``chain_pending``, like an event naming itself, since no parent can ever arrive for it).
 
 Rollups (``chain_rollups``) are folded, never recomputed from old events: a chain's new
 rollup is its old one, plus those of the subtrees that moved under it, plus the batch's
@@ -21,9 +22,9 @@ events (``chains_merge.sql``). A ``fail_closed`` action's ``started`` and ``comp
 events are two nodes under the same parent here; rollups and the ``chain`` query pair
 them by the completed event's ``attributes['started_event_id']``, showing one action.
 
-Cost per batch: point-sized work on the batch, plus hash joins that scan
-``chain_nodes.event_id`` (parent lookup) and ``chain_rollups.root_id`` (old rollups);
-re-rooting waiting subtrees goes through the index on ``chain_nodes.root_id``.
+Cost per batch: about a dozen statements over the batch-sized scratch tables, plus hash
+joins that scan ``chain_nodes`` (parent lookup, members of moved subtrees) and
+``chain_rollups`` (old rollups). The statements' fixed cost dominates at live batch sizes.
 """
 
 from __future__ import annotations
