@@ -101,4 +101,5 @@ def _break_cycles(tx: duckdb.DuckDBPyConnection, links: dict[str, str]) -> None:
     tx.register("chain_cycle", rows)
     tx.execute(sql("chains_cycle_reroot"))
     tx.execute(sql("chains_cycle_fresh"))
+    tx.execute(sql("chains_cycle_forget"), {"children": list(links)})
     tx.unregister("chain_cycle")

@@ -1,6 +1,6 @@
 -- After a cycle is broken, its whole component is folded into rollups afresh: the batch's events
--- take their new positions, and the component's older events join them (read from events;
--- chains_merge.sql drops the old rollups of the component's former roots).
+-- take their new positions, and the component's older events join them (read from events; the
+-- old rollups of the component's former roots are gone, see chains_cycle_forget.sql).
 UPDATE chain_fresh AS f SET root_id = c.path[1], depth = len(c.path) - 1, path = c.path
 FROM chain_cycle AS c WHERE f.event_id = c.event_id;
 INSERT INTO chain_fresh

@@ -11,7 +11,6 @@ WITH moved AS (
     FROM chain_rollups AS o
     LEFT JOIN chain_resolved AS r ON r.child = o.root_id AND r.waiting
     WHERE o.root_id IN (SELECT root_id FROM chain_fresh UNION ALL SELECT child FROM chain_resolved WHERE waiting)
-      AND o.root_id NOT IN (SELECT child FROM chain_links WHERE child NOT IN (SELECT child FROM chain_resolved))
 ),
 parts AS (
     SELECT
