@@ -21,11 +21,13 @@ no foreign exception type leaks through the public API.
     ├── SpoolError                   the local disk spool cannot be written
     │   └── SpoolFullError           the spool reached its configured size limit
     ├── StoreError                   the DuckDB store cannot be used
-    │   └── StoreLockedError         another process holds the database file
+    │   ├── StoreLockedError         another process holds the database file
+    │   └── RebuildMismatchError     rebuild --check: the live projection tables differ from a rebuild
     ├── QueryError                   a query cannot run as asked
     │   ├── UnknownQueryError
     │   ├── ReadOnlyQueryError       not exactly one read-only SELECT
-    │   └── QueryParameterError      a parameter is missing, unknown or malformed
+    │   ├── QueryParameterError      a parameter is missing, unknown or malformed
+    │   └── EventNotFoundError       no stored event has the id asked for
     └── ServerError                  the agenttrail server answered with an error
 """
 
@@ -96,6 +98,10 @@ class StoreLockedError(StoreError):
     pass
 
 
+class RebuildMismatchError(StoreError):
+    pass
+
+
 class QueryError(AgentTrailError):
     pass
 
@@ -109,6 +115,10 @@ class ReadOnlyQueryError(QueryError):
 
 
 class QueryParameterError(QueryError):
+    pass
+
+
+class EventNotFoundError(QueryError):
     pass
 
 

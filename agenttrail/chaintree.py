@@ -1,41 +1,97 @@
-"""An operation chain (rows of the ``chain`` query) drawn as an indented rich Tree."""
+"""An operation chain (rows of the ``chain`` query) as an indented rich Tree or as nested JSON-safe dicts.
+
+Both views share one walk: root first, children under their linked parent, in the
+query's order. The walk is iterative, not recursive: a hostile producer can make
+chains deeper than Python's stack. Stored values are untrusted, so the tree renders
+them inert; the nested form uses ``agenttrail.output.to_records`` (JSON-safe values).
+"""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import pyarrow as pa
 from rich.tree import Tree
 
-from agenttrail.output import inert_markup
+from agenttrail.output import inert_markup, to_records
+
+N = TypeVar("N")
 
 
 def chain_tree(table: pa.Table) -> Tree:
-    """Root first, children under their parent; stored values are rendered inert (they are untrusted)."""
-    rows = table.to_pylist()
+    """The chain as a rich Tree; several roots (not from the ``chain`` query) hang under one label."""
+    roots = _build(to_records(table), lambda row: Tree(_label(row)),
+                   lambda parent, row: parent.add(_label(row)))
+    if len(roots) == 1:
+        return roots[0]
+    forest = Tree("operation chain")
+    forest.children.extend(roots)
+    return forest
+
+
+def chain_nested(table: pa.Table) -> list[dict[str, Any]]:
+    """The chain as JSON-safe dicts, each with a ``children`` list; one root per chain."""
+    def make(row: dict[str, Any]) -> dict[str, Any]:
+        return {**row, "children": []}
+
+    def attach(parent: dict[str, Any], row: dict[str, Any]) -> dict[str, Any]:
+        child = make(row)
+        parent["children"].append(child)
+        return child
+
+    return _build(to_records(table), make, attach)
+
+
+def rollup_line(rollup: dict[str, Any]) -> str:
+    """A ``chain_summary`` record (from ``to_records``) as one line of rich markup, values inert."""
+    cost = ", ".join(f"{_trimmed(amount)} {currency}" for currency, amount in rollup["cost"].items()) or "no cost"
+    facts = [
+        f"{rollup['actions']} actions ({rollup['events']} events, {rollup['incomplete']} incomplete)",
+        f"{rollup['failures']} failed, {rollup['denied']} denied", f"depth {rollup['max_depth']}",
+        f"{rollup['duration_us'] / 1000:.1f} ms", cost,
+        f"{rollup['input_tokens']:,} input / {rollup['output_tokens']:,} output tokens",
+        "regions " + ", ".join(rollup["regions"]), "versions " + ", ".join(rollup["agent_versions"]),
+    ]
+    return "[bold]chain[/bold] " + inert_markup(" · ".join(facts))
+
+
+def _build(rows: list[dict[str, Any]], make: Callable[[dict[str, Any]], N],
+           attach: Callable[[N, dict[str, Any]], N]) -> list[N]:
+    """Nodes for ``rows`` (with ``event_id`` and ``parent_event_id``): a row whose parent is absent is a root."""
     ids = {row["event_id"] for row in rows}
     children: dict[str | None, list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
         children[row["parent_event_id"] if row["parent_event_id"] in ids else None].append(row)
-    roots = children[None]
-    single = len(roots) == 1
-    tree = Tree(_label(roots[0]) if single else "operation chain")
-    # Iterative, not recursive: a hostile producer can make chains deeper than Python's stack.
-    pending = [(tree, roots[0]["event_id"])] if single else []
-    for root in [] if single else roots:
-        pending.append((tree.add(_label(root)), root["event_id"]))
+    roots = [(make(row), row["event_id"]) for row in children[None]]
+    pending = list(reversed(roots))
     while pending:
         node, event_id = pending.pop()
-        for child in children[event_id]:
-            pending.append((node.add(_label(child)), child["event_id"]))
-    return tree
+        pending.extend((attach(node, child), child["event_id"]) for child in children[event_id])
+    return [node for node, _ in roots]
 
 
 def _label(row: dict[str, Any]) -> str:
-    cost = f"  {row['cost_amount'].normalize()} {row.get('cost_currency') or ''}" if row.get("cost_amount") else ""
-    duration = f"  {row['duration_us'] / 1000:.1f} ms" if row.get("duration_us") is not None else ""
-    colour = "green" if row["outcome"] == "success" else "red"
+    """type name  agent@version  outcome  start time, duration, cost; the asked event is marked."""
+    outcome, phase = row["outcome"], row.get("phase") or "completed"
+    colour = {"success": "green", "pending": "yellow"}.get(outcome, "red")
+    state = "incomplete (started, no completed event yet)" if phase == "started" else outcome
+    started = str(row.get("started_at") or row.get("occurred_at") or "")[11:23]
+    parts = [started]
+    if row.get("duration_us") is not None:
+        parts.append(f"{row['duration_us'] / 1000:.1f} ms")
+    if row.get("cost_amount") is not None:
+        parts.append(f"{_trimmed(row['cost_amount'])} {row.get('cost_currency') or ''}".strip())
+    if phase == "started+completed":
+        parts.append("fail_closed: started+completed")
+    version = f"@{row['agent_version']}" if row.get("agent_version") else ""
+    marker = "  [bold magenta]◀ asked[/bold magenta]" if row.get("asked") else ""
     return (f"[bold]{inert_markup(row['action_type'])}[/bold] {inert_markup(row['action_name'])}"
-            f"  [dim]{inert_markup(row['agent_id'])}[/dim]  [{colour}]{inert_markup(row['outcome'])}[/{colour}]"
-            f"{inert_markup(duration)}{inert_markup(cost)}")
+            f"  [dim]{inert_markup(row['agent_id'] + version)}[/dim]  [{colour}]{inert_markup(state)}[/{colour}]"
+            f"  [dim]{inert_markup('  '.join(parts))}[/dim]{marker}")
+
+
+def _trimmed(amount: str) -> str:
+    """``0.004200000`` as ``0.0042``: the stored scale is fixed at nine decimals, the display need not be."""
+    return amount.rstrip("0").rstrip(".") if "." in amount else amount

@@ -33,7 +33,7 @@ from typing import IO, Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from rich.console import Console
+from rich.console import Console, RenderableType
 from rich.markup import escape
 from rich.measure import Measurement
 from rich.table import Table
@@ -106,20 +106,26 @@ def render(
 
 def _render_text(table: pa.Table, fmt: str, stream: IO[str], console: Console | None) -> None:
     if fmt == "table":
-        view, target = _rich_table(table), console or Console(file=stream)
-        # Like psql and sqlite-utils: a wide result runs past the terminal's edge instead of
-        # being squeezed into three-letter stubs (cells are already capped at MAX_CELL_CHARS).
-        natural = Measurement.get(target, target.options.update(max_width=100_000), view).maximum
-        terminal_width = target.width
-        target.width = max(terminal_width, natural)  # print(width=) is clamped to console.width
-        try:
-            target.print(view, crop=False)
-        finally:
-            target.width = terminal_width
+        print_wide(console or Console(file=stream), _rich_table(table))
     elif fmt == "json":
         _write_json(to_records(table), stream)
     else:
         _write_csv(table, stream)
+
+
+def print_wide(console: Console, view: RenderableType) -> None:
+    """Print ``view`` at its natural width, past the terminal's edge if need be.
+
+    Like psql and sqlite-utils: a wide result runs on instead of being squeezed into
+    three-letter stubs or wrapped out of shape (table cells are capped at MAX_CELL_CHARS).
+    """
+    natural = Measurement.get(console, console.options.update(max_width=100_000), view).maximum
+    terminal_width = console.width
+    console.width = max(terminal_width, natural)  # print(width=) is clamped to console.width
+    try:
+        console.print(view, crop=False)
+    finally:
+        console.width = terminal_width
 
 
 def _rich_table(table: pa.Table) -> Table:

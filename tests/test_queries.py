@@ -22,6 +22,7 @@ from agenttrail._exceptions import (
 )
 from agenttrail.consumers.store import open_store, restrict_to_reading
 from agenttrail.queries import get_query, list_queries, run_query, run_sql
+from tests.chain_events import project
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)  # safely in the past, for relative --since
 SHIPPED = {
@@ -39,7 +40,14 @@ SHIPPED = {
     "budget_status",
     "alerts",
     "webhook_deliveries",
+    "chain_summary",
+    "principal",
+    "accountable",
+    "versions",
+    "actions_by_version",
 }
+REQUIRED_VALUES = {"event_id": "e1", "version": "1.0.0", "principal": "human:alice", "tenant": "acme",
+                   "scope": "agent:billing-bot"}
 _seq = itertools.count(1)
 
 
@@ -136,7 +144,6 @@ def add_budget_and_alert(con: duckdb.DuckDBPyConnection) -> None:
 def populated(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
     """A small, hand-written history: two tenants, a delegation, a three-level chain, a region rule."""
     add_region_rule(con, "acme", ["eu"])
-    add_budget_and_alert(con)
     add_event(con, "e1", occurred_at=T0, cost_amount=Decimal("0.0007"), cost_currency="USD")
     add_event(con, "e2", occurred_at=T0 + timedelta(minutes=1), parent_event_id="e1",
               cost_amount=Decimal("0.0007"), cost_currency="USD", outcome="failure", data_region="us-east-1")
@@ -152,12 +159,13 @@ def populated(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
     add_event(con, "unrelated", occurred_at=T0 + timedelta(hours=2), agent_id="support-bot")
     add_quarantine(con, 1, "undecodable")
     add_quarantine(con, 2, "secret_in_payload")
+    project(con)
+    add_budget_and_alert(con)  # after the projections ran: as the budget projections would have written them
     return con
 
 
 def required_params(name: str) -> dict[str, str | None]:
-    values = {"event_id": "e1", "tenant": "acme", "scope": "agent:billing-bot"}
-    return {p.name: values.get(p.name, "billing-bot") for p in get_query(name).params if p.required}
+    return {p.name: REQUIRED_VALUES.get(p.name, "billing-bot") for p in get_query(name).params if p.required}
 
 
 def test_the_shipped_queries_are_listed_with_their_parameters() -> None:
@@ -289,6 +297,7 @@ def test_chain_stops_at_cycles_and_tenant_boundaries(con: duckdb.DuckDBPyConnect
     add_event(con, "a", parent_event_id="b")
     add_event(con, "b", parent_event_id="a")
     add_event(con, "intruder", tenant="evil", parent_event_id="a")
+    project(con)
     ids = run_query(con, "chain", {"event_id": "a"}).column("event_id").to_pylist()
     assert sorted(ids) == ["a", "b"]
 

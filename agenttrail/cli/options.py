@@ -29,12 +29,24 @@ def settings_from(ctx: click.Context, **overrides: Any) -> Settings:
     return load_settings(db=ctx.find_root().obj["db"], **overrides)
 
 
+def format_options(command: F) -> F:
+    """--format/--json/--csv/--output, passed to the command as ``fmt`` and ``output``.
+
+    For commands that draw their own view (e.g. a tree); plain listings use ``output_options``.
+    """
+    for decorator in reversed([
+        click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True),
+        click.option("--json", "fmt", flag_value="json", help="Shortcut for --format json."),
+        click.option("--csv", "fmt", flag_value="csv", help="Shortcut for --format csv."),
+        click.option("-o", "--output", type=click.Path(path_type=Path), help="Write to FILE (needed for parquet)."),
+    ]):
+        command = decorator(command)
+    return command
+
+
 def output_options(command: F) -> F:
-    """--format/--json/--csv/--output, shared by every listing command; the command returns a table."""
-    @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
-    @click.option("--json", "fmt", flag_value="json", help="Shortcut for --format json.")
-    @click.option("--csv", "fmt", flag_value="csv", help="Shortcut for --format csv.")
-    @click.option("-o", "--output", type=click.Path(path_type=Path), help="Write to FILE (needed for parquet).")
+    """The ``format_options``, shared by every listing command; the command returns a table."""
+    @format_options
     @functools.wraps(command)
     def wrapper(*args: Any, fmt: str, output: Path | None, **kwargs: Any) -> Any:
         table = command(*args, **kwargs)

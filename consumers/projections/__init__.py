@@ -17,10 +17,11 @@ from agenttrail.config import Settings
 from agenttrail.consumers.batch import Projection
 from agenttrail.consumers.projections.budget_alerts import BudgetAlerts
 from agenttrail.consumers.projections.budget_history import BudgetHistory
+from agenttrail.consumers.projections.chains import ChainsProjection
 from agenttrail.consumers.projections.spend import Spend
 from agenttrail.consumers.projections.tenant_regions import TenantRegions
 
 
 def default_projections(settings: Settings) -> list[Projection]:
     """Every projection a materializer runs, in order."""
-    return [TenantRegions(), BudgetHistory(), BudgetAlerts(), Spend()]
+    return [ChainsProjection(), TenantRegions(), BudgetHistory(), BudgetAlerts(), Spend()]

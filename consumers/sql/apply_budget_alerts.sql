@@ -38,14 +38,14 @@ SELECT
     c.*, p.period_end,
     CASE WHEN c.period = 'total' THEN 'in total'
          ELSE format('for the {} of {}', c.period, strftime(c.period_start, '%Y-%m-%d')) END AS period_label,
-    p.prior + sum(c.amount) OVER w - c.amount AS spent_before,
     p.prior + sum(c.amount) OVER w AS spent_after
 FROM budget_charges AS c
 JOIN budget_periods AS p USING (tenant, budget_id, control_event_id, instance, period_start)
 WINDOW w AS (PARTITION BY c.tenant, c.budget_id, c.control_event_id, c.instance, c.period_start
              ORDER BY c.store_seq ROWS UNBOUNDED PRECEDING);
 
--- 3. actual spend: the charge that first reached each threshold
+-- 3. actual spend: the first charge at or over each threshold (a fired alert's id is taken, so later
+--    batches add nothing; a new budget version set below the spend so far fires on its first charge)
 INSERT INTO alerts BY NAME
 SELECT
     sha256(concat_ws('|', 'budget.threshold', r.tenant, r.budget_id, r.control_event_id, r.instance,
@@ -61,8 +61,9 @@ SELECT
     CASE WHEN t.pct >= 100 THEN r.on_exceed ELSE 'alert' END AS action,
     [r.event_id] AS evidence_event_ids
 FROM budget_running AS r, unnest(r.thresholds) AS t(pct)
-WHERE r.spent_before * 100 < r.limit_amount * t.pct
-  AND r.spent_after * 100 >= r.limit_amount * t.pct
+WHERE r.in_force AND r.spent_after * 100 >= r.limit_amount * t.pct
+QUALIFY row_number() OVER (PARTITION BY r.tenant, r.budget_id, r.control_event_id, r.instance, r.period_start, t.pct
+                           ORDER BY r.store_seq) = 1
 ON CONFLICT DO NOTHING;
 
 -- 4. forecast: the first charge whose period-end projection (at the current rate) reaches the limit,
@@ -90,7 +91,8 @@ FROM (
         WHERE period <> 'total'
     )
 ) AS r
-WHERE r.elapsed_us * 10 >= r.period_us
+WHERE r.in_force
+  AND r.elapsed_us * 10 >= r.period_us
   AND r.spent_after < r.limit_amount
   AND r.spent_after * r.period_us >= r.limit_amount * r.elapsed_us
 QUALIFY row_number() OVER (PARTITION BY r.tenant, r.budget_id, r.control_event_id, r.instance, r.period_start

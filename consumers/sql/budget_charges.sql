@@ -1,5 +1,7 @@
--- Every (charge, budget) pair of the batch (batch_events): the budgets in force at each charge's store_seq.
--- "agent:*" applies to agents without a budget of their own. Read by apply_budget_alerts.sql.
+-- Every (charge, budget version) pair of the batch (batch_events) for the versions in force anywhere in the
+-- batch. A version counts every matching charge of the batch toward its period's spend (spend is spend,
+-- whichever version was in force), but only raises alerts on charges stored while it was in force
+-- (in_force). "agent:*" applies to agents without a budget of their own. Read by apply_budget_alerts.sql.
 CREATE OR REPLACE TEMP TABLE budget_charges AS
 WITH charges AS (
     SELECT * FROM batch_events WHERE cost_amount IS NOT NULL
@@ -14,11 +16,13 @@ SELECT
         WHEN 'month' THEN date_trunc('month', make_timestamp(epoch_us(e.occurred_at)))
         ELSE TIMESTAMP '1970-01-01'
     END AS period_start,
-    e.store_seq, e.event_id, e.occurred_at, e.received_at, e.cost_amount AS amount
+    e.store_seq, e.event_id, e.occurred_at, e.received_at, e.cost_amount AS amount,
+    e.store_seq > b.valid_from_seq AND (b.valid_to_seq IS NULL OR e.store_seq < b.valid_to_seq) AS in_force
 FROM charges AS e
 JOIN budgets AS b
   ON b.tenant = e.tenant
- AND e.store_seq > b.valid_from_seq AND (b.valid_to_seq IS NULL OR e.store_seq < b.valid_to_seq)
+ AND b.valid_from_seq < (SELECT max(store_seq) FROM charges)
+ AND (b.valid_to_seq IS NULL OR b.valid_to_seq > (SELECT min(store_seq) FROM charges))
  AND b.limit_amount IS NOT NULL
  AND b.currency = e.cost_currency
  AND (b.model IS NULL OR b.model = e.agent_model)
