@@ -15,8 +15,9 @@ from __future__ import annotations
 
 from agenttrail.config import Settings
 from agenttrail.consumers.batch import Projection
+from agenttrail.consumers.projections.streams import StreamIntegrity
 
 
 def default_projections(settings: Settings) -> list[Projection]:
     """Every projection a materializer runs, in order."""
-    return []
+    return [StreamIntegrity()]
