@@ -22,6 +22,10 @@ no foreign exception type leaks through the public API.
     │   └── SpoolFullError           the spool reached its configured size limit
     ├── StoreError                   the DuckDB store cannot be used
     │   └── StoreLockedError         another process holds the database file
+    ├── IntegrityError               the trail is not provably complete and untouched
+    │   ├── SigningKeyError          the signing or public key cannot be created, read or trusted
+    │   ├── ProofError               an inclusion proof cannot be made, or does not verify
+    │   └── ArchiveError             an archive cannot be written, read or restored
     ├── QueryError                   a query cannot run as asked
     │   ├── UnknownQueryError
     │   ├── ReadOnlyQueryError       not exactly one read-only SELECT
@@ -93,6 +97,22 @@ class StoreError(AgentTrailError):
 
 
 class StoreLockedError(StoreError):
+    pass
+
+
+class IntegrityError(AgentTrailError):
+    pass
+
+
+class SigningKeyError(IntegrityError):
+    pass
+
+
+class ProofError(IntegrityError):
+    pass
+
+
+class ArchiveError(IntegrityError):
     pass
 
 

@@ -145,6 +145,8 @@ class Materializer:
         records = self._collect()
         self.timings["poll"] += time.perf_counter() - t0
         result = self.process(records) if records else None
+        if result is None:
+            self._idle()
         t1 = time.perf_counter()
         self.publish_outbox()
         self.timings["outbox"] += time.perf_counter() - t1
@@ -301,6 +303,13 @@ class Materializer:
         self.con.execute(sql("mark_published"), {"ids": [row[0] for row in pending]})
         self._outbox_dirty = len(pending) == limit  # a full page may have more behind it
         return len(pending)
+
+    def _idle(self) -> None:
+        """A poll came back empty: projections with an ``on_idle(con)`` (the checkpoint sealer) get a turn."""
+        for projection in self.projections:
+            on_idle = getattr(projection, "on_idle", None)
+            if on_idle is not None:
+                on_idle(self.con)
 
     def _max(self, query: str) -> int:
         value = self.con.execute(query).fetchone()

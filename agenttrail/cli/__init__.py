@@ -16,7 +16,7 @@ import click
 from rich.logging import RichHandler
 
 from agenttrail._exceptions import AgentTrailError
-from agenttrail.cli import reading, running
+from agenttrail.cli import integrity, reading, running
 from agenttrail.cli.options import err_console
 
 
@@ -57,6 +57,7 @@ def cli(ctx: click.Context, db: Path, verbose: bool) -> None:
 for _command in (
     running.demo, running.serve, running.consume, running.broker, running.bench,
     reading.trail, reading.query, reading.sql, reading.quarantine,
+    integrity.verify, integrity.keys,
 ):
     cli.add_command(_command)
 

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 from agenttrail.config import Settings
 from agenttrail.consumers.batch import Projection
+from agenttrail.consumers.projections.checkpoints import CheckpointSealer
 from agenttrail.consumers.projections.streams import StreamIntegrity
 
 
 def default_projections(settings: Settings) -> list[Projection]:
-    """Every projection a materializer runs, in order."""
-    return [StreamIntegrity()]
+    """Every projection a materializer runs, in order; the sealer last, so it seals what the others saw."""
+    return [StreamIntegrity(), CheckpointSealer(settings)]

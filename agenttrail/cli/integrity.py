@@ -1,0 +1,96 @@
+"""Commands that prove the trail complete and untouched: verify, prove, verify-proof, archive, restore, keys."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from agenttrail._exceptions import IntegrityError
+from agenttrail.cli.options import console, err_console, output_options, settings_from
+
+_PUBLIC_KEY = click.option(
+    "--public-key", type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    help="Trusted PEM public key (default: the signing key beside the database).")
+
+
+@contextmanager
+def _progress(total: int, title: str) -> Iterator[Callable[[str], None]]:
+    """A rich progress bar on stderr; the yielded function advances it one step, naming the step."""
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=err_console, transient=True) as progress:
+        task = progress.add_task(title, total=total)
+
+        def step(name: str) -> None:
+            progress.update(task, advance=1, description=f"{title}: {name}")
+        yield step
+
+
+def _fail_after_output(ctx: click.Context, sentence: str) -> None:
+    """Exit 1 with ``sentence`` once the report has been printed (the group turns the error into one line)."""
+    def fail() -> None:
+        raise IntegrityError(sentence)
+    ctx.call_on_close(fail)
+
+
+@click.command()
+@_PUBLIC_KEY
+@output_options
+@click.pass_context
+def verify(ctx: click.Context, public_key: Path | None) -> Any:
+    """Recompute every hash, Merkle root and signature; report gaps, breaks and tampered rows.
+
+    Exits 1 when anything is wrong, saying in one sentence what and where.
+
+    \b
+    Examples:
+      agenttrail verify
+      agenttrail verify --public-key auditor/agenttrail-pub.pem --json > findings.json
+    """
+    from agenttrail.consumers.store import open_store
+    from agenttrail.signing import trusted_public_key
+    from agenttrail.verify import verify_store
+
+    settings = settings_from(ctx)
+    con = open_store(settings.db, read_only=True)
+    try:
+        with _progress(4, "verify") as step:
+            report = verify_store(con, partial(trusted_public_key, public_key, settings.signing_key_path), step)
+    finally:
+        con.close()
+    if report.problems:
+        _fail_after_output(ctx, report.summary())
+    else:
+        err_console.print(report.summary())
+    return report.table()
+
+
+@click.group()
+def keys() -> None:
+    """The Ed25519 key that signs checkpoints.
+
+    \b
+    Examples:
+      agenttrail keys export > agenttrail-pub.pem
+    """
+
+
+@keys.command("export")
+@click.pass_context
+def export_key(ctx: click.Context) -> None:
+    """Print the public key (PEM) and its id; the private key never leaves its file.
+
+    \b
+    Examples:
+      agenttrail keys export > agenttrail-pub.pem
+    """
+    from agenttrail.signing import load_or_create_signer, public_pem
+
+    signer = load_or_create_signer(settings_from(ctx).signing_key_path)
+    err_console.print(f"key id {signer.key_id}")
+    console.print(public_pem(signer.public), end="", soft_wrap=True, highlight=False)

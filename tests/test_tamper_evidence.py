@@ -1,0 +1,158 @@
+"""Tampering for real: change the DuckDB file behind the store's back; `agenttrail verify` names what changed."""
+
+from __future__ import annotations
+
+import stat
+from collections.abc import Callable
+from pathlib import Path
+
+import duckdb
+import pytest
+from click.testing import CliRunner, Result
+
+from agenttrail.cli import cli
+from agenttrail.config import Settings
+from agenttrail.consumers.projections.checkpoints import CheckpointSealer
+from agenttrail.consumers.store import open_store
+from tests.fixtures import SettingsFactory, TrailFactory, materialize
+from tests.integrity_helpers import hash_chain, publish
+
+EVENTS = 25
+
+
+@pytest.fixture
+def sealed(settings_factory: SettingsFactory, trail_factory: TrailFactory) -> Settings:
+    """25 real SDK events stored by the real materializer, sealed into checkpoints of 10, 10 and 5."""
+    settings = settings_factory(checkpoint_events=10, checkpoint_idle_s=0)
+    trail = trail_factory(settings_=settings)
+    for i in range(EVENTS):
+        with trail.action("llm.call", f"draft-{i}") as act:
+            act.set_cost(f"0.00{i % 10}100000", "USD", input_tokens=100 + i, output_tokens=10)
+    assert trail.flush(10)
+    con = open_store(settings.db)
+    try:
+        assert materialize(settings, con, until=EVENTS) == EVENTS
+        CheckpointSealer(settings).on_idle(con)
+    finally:
+        con.close()
+    return settings
+
+
+def tamper(settings: Settings, *statements: str) -> None:
+    con = duckdb.connect(str(settings.db))
+    for statement in statements:
+        con.execute(statement)
+    con.close()
+
+
+def verify(settings: Settings, *args: str) -> Result:
+    return CliRunner().invoke(cli, ["--db", str(settings.db), "verify", "--csv", *args])
+
+
+def test_an_untouched_store_verifies_clean_in_three_signed_checkpoints(sealed: Settings) -> None:
+    result = verify(sealed)
+    assert result.exit_code == 0, result.output
+    con = duckdb.connect(str(sealed.db), read_only=True)
+    assert con.execute("SELECT tree_size FROM checkpoints ORDER BY checkpoint_id").fetchall() == [(10,), (10,), (5,)]
+    con.close()
+
+
+def test_the_signing_key_is_created_owner_only_and_only_its_public_half_is_exported(sealed: Settings) -> None:
+    assert stat.S_IMODE(sealed.signing_key_path.stat().st_mode) == 0o600
+    result = CliRunner().invoke(cli, ["--db", str(sealed.db), "keys", "export"])
+    assert result.exit_code == 0 and "BEGIN PUBLIC KEY" in result.output and "PRIVATE" not in result.output
+
+
+def test_updated_cost_is_detected_naming_the_row_and_checkpoint(sealed: Settings) -> None:
+    tamper(sealed, "UPDATE events SET cost_amount = 999 WHERE store_seq = 14")
+    result = verify(sealed)
+    assert result.exit_code == 1
+    assert "store_seq 14" in result.output and "checkpoint 2" in result.output
+    assert "cost_amount is 999" in result.output
+    assert result.output.count(",problem,") == 1, "only the changed row is named"
+
+
+def test_deleted_row_is_detected_naming_the_row_and_checkpoint(sealed: Settings) -> None:
+    tamper(sealed, "DELETE FROM events WHERE store_seq = 3")
+    result = verify(sealed)
+    assert result.exit_code == 1
+    assert "store_seq 3" in result.output and "checkpoint 1" in result.output and "deleted" in result.output
+
+
+def test_forged_row_inserted_into_a_sealed_range_is_detected(sealed: Settings) -> None:
+    tamper(sealed, "INSERT INTO events SELECT * REPLACE ('forged-event' AS event_id, 999 AS cost_amount) "
+                   "FROM events WHERE store_seq = 22")
+    result = verify(sealed)
+    assert result.exit_code == 1
+    assert "forged-event" in result.output and "inserted into a sealed range" in result.output
+    assert "checkpoint 3" in result.output
+
+
+def test_reordered_sequence_numbers_are_detected_on_both_rows(sealed: Settings) -> None:
+    tamper(sealed, "UPDATE events SET stream_seq = CASE stream_seq WHEN 4 THEN 5 ELSE 4 END "
+                   "WHERE stream_seq IN (4, 5)")
+    result = verify(sealed)
+    assert result.exit_code == 1
+    assert "stream_seq is 5, its raw bytes say 4" in result.output
+    assert "stream_seq is 4, its raw bytes say 5" in result.output
+    assert result.output.count(",problem,") == 2
+
+
+def test_swapped_store_order_is_reported_as_moved_rows(sealed: Settings) -> None:
+    tamper(sealed, "UPDATE events SET store_seq = CASE store_seq WHEN 7 THEN 8 ELSE 7 END WHERE store_seq IN (7, 8)")
+    result = verify(sealed)
+    assert result.exit_code == 1
+    assert "moved here from store_seq 7" in result.output and "moved here from store_seq 8" in result.output
+
+
+def test_changed_raw_bytes_are_detected(sealed: Settings) -> None:
+    tamper(sealed, "UPDATE events SET raw = raw || '\\x00'::BLOB WHERE store_seq = 25")
+    result = verify(sealed)
+    assert result.exit_code == 1 and "store_seq 25" in result.output and "raw bytes" in result.output
+
+
+@pytest.mark.parametrize("statement, expected", [
+    ("UPDATE checkpoint_leaves SET leaf = repeat('0', 64) WHERE store_seq = 2", "no longer hash to its signed root"),
+    ("UPDATE checkpoints SET root = repeat('0', 64) WHERE checkpoint_id = 2", "digest does not match"),
+    ("DELETE FROM checkpoints WHERE checkpoint_id = 2", "missing from the chain"),
+])
+def test_tampered_seal_records_are_detected(sealed: Settings, statement: str, expected: str) -> None:
+    tamper(sealed, statement)
+    result = verify(sealed)
+    assert result.exit_code == 1 and expected in result.output
+
+
+def test_a_store_checked_against_another_key_fails(sealed: Settings, tmp_path: Path) -> None:
+    from agenttrail.signing import load_or_create_signer, public_pem
+
+    other = tmp_path / "other.pem"
+    (tmp_path / "other-pub.pem").write_text(public_pem(load_or_create_signer(other).public))
+    result = verify(sealed, "--public-key", str(tmp_path / "other-pub.pem"))
+    assert result.exit_code == 1 and "not the trusted key" in result.output
+
+
+StoreRun = Callable[[list[bytes]], Settings]
+
+
+@pytest.fixture
+def stored(settings_factory: SettingsFactory) -> StoreRun:
+    def run(values: list[bytes]) -> Settings:
+        settings = settings_factory(checkpoint_events=100, checkpoint_idle_s=0)
+        publish(settings, values)
+        con = open_store(settings.db)
+        try:
+            materialize(settings, con, until=len(values))
+            CheckpointSealer(settings).on_idle(con)
+        finally:
+            con.close()
+        return settings
+    return run
+
+
+def test_verify_reports_an_undeclared_gap_naming_stream_and_sequence_numbers(stored: StoreRun) -> None:
+    chain = hash_chain(8)
+    settings = stored(chain[:2] + chain[5:])
+    result = verify(settings)
+    assert result.exit_code == 1
+    assert "stream agent-1/s1 seq 2-4" in result.output and "undeclared" in result.output
+
