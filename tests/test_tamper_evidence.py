@@ -156,3 +156,51 @@ def test_verify_reports_an_undeclared_gap_naming_stream_and_sequence_numbers(sto
     assert result.exit_code == 1
     assert "stream agent-1/s1 seq 2-4" in result.output and "undeclared" in result.output
 
+
+
+def _prove(settings: Settings, tmp_path: Path, store_seq: int) -> tuple[Path, Path, str]:
+    con = duckdb.connect(str(settings.db), read_only=True)
+    ((event_id,),) = con.execute("SELECT event_id FROM events WHERE store_seq = ?", [store_seq]).fetchall()
+    con.close()
+    proof, public = tmp_path / "proof.json", tmp_path / "pub.pem"
+    runner = CliRunner()
+    assert runner.invoke(cli, ["--db", str(settings.db), "prove", event_id, "-o", str(proof)]).exit_code == 0
+    exported = runner.invoke(cli, ["--db", str(settings.db), "keys", "export"])
+    public.write_text(exported.stdout)
+    return proof, public, event_id
+
+
+def test_an_exported_proof_verifies_without_the_database(sealed: Settings, tmp_path: Path) -> None:
+    proof, public, event_id = _prove(sealed, tmp_path, 17)
+    sealed.db.unlink()
+    result = CliRunner().invoke(cli, ["--db", str(tmp_path / "none.duckdb"), "verify-proof", str(proof),
+                                      "--public-key", str(public), "--json"])
+    assert result.exit_code == 0, result.output
+    assert event_id in result.stdout and not (tmp_path / "none.duckdb").exists()
+
+
+@pytest.mark.parametrize("forge, expected", [
+    (lambda p: p.update(row=p["row"].replace('"cost_amount":"0.00', '"cost_amount":"9.00')), "another root"),
+    (lambda p: p.update(raw=p["raw"][:-4] + "AAAA"), "raw bytes do not hash"),
+    (lambda p: p.update(leaf_index=p["leaf_index"] ^ 1), "checkpoint"),
+    (lambda p: p["checkpoint"].update(root="0" * 64), "checkpoint"),
+])
+def test_a_forged_proof_is_refused_in_one_sentence(sealed: Settings, tmp_path: Path,
+                                                    forge: Callable[[dict], None], expected: str) -> None:
+    import json
+
+    proof, public, _ = _prove(sealed, tmp_path, 14)
+    document = json.loads(proof.read_text())
+    forge(document)
+    proof.write_text(json.dumps(document))
+    result = CliRunner().invoke(cli, ["verify-proof", str(proof), "--public-key", str(public)])
+    assert result.exit_code == 1 and expected in result.output and "Traceback" not in result.output
+
+
+def test_proving_a_changed_row_is_refused(sealed: Settings) -> None:
+    tamper(sealed, "UPDATE events SET cost_amount = 999 WHERE store_seq = 14")
+    con = duckdb.connect(str(sealed.db), read_only=True)
+    ((event_id,),) = con.execute("SELECT event_id FROM events WHERE store_seq = 14").fetchall()
+    con.close()
+    result = CliRunner().invoke(cli, ["--db", str(sealed.db), "prove", event_id])
+    assert result.exit_code == 1 and "changed after checkpoint 2 sealed it" in result.output

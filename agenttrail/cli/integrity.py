@@ -94,3 +94,65 @@ def export_key(ctx: click.Context) -> None:
     signer = load_or_create_signer(settings_from(ctx).signing_key_path)
     err_console.print(f"key id {signer.key_id}")
     console.print(public_pem(signer.public), end="", soft_wrap=True, highlight=False)
+
+
+@click.command()
+@click.argument("event_id")
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="Write to FILE, not stdout.")
+@click.pass_context
+def prove(ctx: click.Context, event_id: str, output: Path | None) -> None:
+    """Export an inclusion proof of one sealed event, checkable without the database.
+
+    \b
+    Examples:
+      agenttrail prove 01931c1e-7d2a-7000-8000-5f0c2b1e9a77 > proof.json
+      agenttrail verify-proof proof.json --public-key agenttrail-pub.pem
+    """
+    import json
+
+    from agenttrail.consumers.store import open_store
+    from agenttrail.proof import make_proof
+
+    con = open_store(settings_from(ctx).db, read_only=True)
+    try:
+        text = json.dumps(make_proof(con, event_id), indent=2)
+    finally:
+        con.close()
+    if output is None:
+        click.echo(text)
+    else:
+        output.write_text(text + "\n")
+
+
+@click.command("verify-proof")
+@click.argument("proof_file", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.option("--public-key", type=click.Path(path_type=Path, exists=True, dir_okay=False), required=True,
+              help="The PEM public key the checkpoint must be signed with.")
+@output_options
+def verify_proof(proof_file: Path, public_key: Path) -> Any:
+    """Check an inclusion proof with the public key alone: no database, no broker.
+
+    \b
+    Examples:
+      agenttrail verify-proof proof.json --public-key agenttrail-pub.pem
+      agenttrail verify-proof proof.json --public-key agenttrail-pub.pem --json
+    """
+    import json
+
+    import pyarrow as pa
+
+    from agenttrail._exceptions import ProofError
+    from agenttrail.proof import check_proof
+    from agenttrail.signing import load_public_key
+
+    try:
+        proof = json.loads(proof_file.read_text("utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ProofError(f"{proof_file} is not a readable JSON proof ({type(exc).__name__}).") from None
+    row = check_proof(proof, load_public_key(public_key))
+    err_console.print(f"Event {row['event_id']} is included in checkpoint {row['checkpoint_id']}, "
+                      f"signed by key {row['key_id']}.")
+    shown = ("event_id", "store_seq", "tenant", "agent_id", "action_type", "action_name", "outcome",
+             "cost_amount", "cost_currency", "stream_id", "stream_seq", "event_hash", "checkpoint_id",
+             "sealed_at", "key_id")
+    return pa.Table.from_pylist([{"field": name, "value": str(row.get(name))} for name in shown])
