@@ -64,9 +64,12 @@ def signature_holds(public: Ed25519PublicKey, fields: dict[str, Any], signature:
     return True
 
 
-def load_or_create_signer(path: Path) -> Signer:
-    """The signing key at ``path``, created (mode 0600, never overwritten) when there is none."""
+def load_or_create_signer(path: Path, *, create: bool = True) -> Signer:
+    """The signing key at ``path``, created (mode 0600, never overwritten) when there is none and ``create``."""
     if not path.exists():
+        if not create:
+            raise SigningKeyError(f"There is no signing key at {path}; set AGENTTRAIL_SIGNING_KEY_FILE to the key "
+                                  "that sealed this store.")
         _create(path)
     mode = path.stat().st_mode
     if mode & (stat.S_IRWXG | stat.S_IRWXO):

@@ -14,35 +14,8 @@ from agenttrail.cli import cli
 from agenttrail.config import Settings
 from agenttrail.consumers.projections.checkpoints import CheckpointSealer
 from agenttrail.consumers.store import open_store
-from tests.fixtures import SettingsFactory, TrailFactory, materialize
-from tests.integrity_helpers import hash_chain, publish
-
-EVENTS = 25
-
-
-@pytest.fixture
-def sealed(settings_factory: SettingsFactory, trail_factory: TrailFactory) -> Settings:
-    """25 real SDK events stored by the real materializer, sealed into checkpoints of 10, 10 and 5."""
-    settings = settings_factory(checkpoint_events=10, checkpoint_idle_s=0)
-    trail = trail_factory(settings_=settings)
-    for i in range(EVENTS):
-        with trail.action("llm.call", f"draft-{i}") as act:
-            act.set_cost(f"0.00{i % 10}100000", "USD", input_tokens=100 + i, output_tokens=10)
-    assert trail.flush(10)
-    con = open_store(settings.db)
-    try:
-        assert materialize(settings, con, until=EVENTS) == EVENTS
-        CheckpointSealer(settings).on_idle(con)
-    finally:
-        con.close()
-    return settings
-
-
-def tamper(settings: Settings, *statements: str) -> None:
-    con = duckdb.connect(str(settings.db))
-    for statement in statements:
-        con.execute(statement)
-    con.close()
+from tests.fixtures import SettingsFactory, materialize
+from tests.integrity_helpers import hash_chain, publish, tamper
 
 
 def verify(settings: Settings, *args: str) -> Result:

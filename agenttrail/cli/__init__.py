@@ -57,7 +57,8 @@ def cli(ctx: click.Context, db: Path, verbose: bool) -> None:
 for _command in (
     running.demo, running.serve, running.consume, running.broker, running.bench,
     reading.trail, reading.query, reading.sql, reading.quarantine,
-    integrity.verify, integrity.prove, integrity.verify_proof, integrity.keys,
+    integrity.verify, integrity.prove, integrity.verify_proof, integrity.archive_command,
+    integrity.restore_command, integrity.keys,
 ):
     cli.add_command(_command)
 

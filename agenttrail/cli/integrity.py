@@ -156,3 +156,56 @@ def verify_proof(proof_file: Path, public_key: Path) -> Any:
              "cost_amount", "cost_currency", "stream_id", "stream_seq", "event_hash", "checkpoint_id",
              "sealed_at", "key_id")
     return pa.Table.from_pylist([{"field": name, "value": str(row.get(name))} for name in shown])
+
+
+@click.command("archive")
+@click.argument("directory", type=click.Path(path_type=Path, file_okay=False))
+@click.pass_context
+def archive_command(ctx: click.Context, directory: Path) -> None:
+    """Export sealed checkpoints as Parquet files plus a signed digest each (incremental).
+
+    \b
+    Examples:
+      agenttrail archive /backups/agenttrail
+      agenttrail --db shard-2.duckdb archive s3-mount/agenttrail/shard-2
+    """
+    from agenttrail.archive import archive, checkpoints_in
+    from agenttrail.consumers.store import open_store
+    from agenttrail.signing import load_or_create_signer
+
+    settings = settings_from(ctx)
+    signer = load_or_create_signer(settings.signing_key_path, create=False)
+    con = open_store(settings.db, read_only=True)
+    try:
+        with _progress(len(checkpoints_in(con)), "archive") as step:
+            written = archive(con, directory, signer, step)
+    finally:
+        con.close()
+    err_console.print(f"{written} checkpoint(s) archived to {directory}.")
+
+
+@click.command("restore")
+@click.argument("directory", type=click.Path(path_type=Path, file_okay=False, exists=True))
+@_PUBLIC_KEY
+@output_options
+@click.pass_context
+def restore_command(ctx: click.Context, directory: Path, public_key: Path | None) -> Any:
+    """Rebuild a new store at --db from an archive, check every signature, then verify it.
+
+    \b
+    Examples:
+      agenttrail --db restored.duckdb restore /backups/agenttrail --public-key agenttrail-pub.pem
+      agenttrail restore /backups/agenttrail     # --db path must not exist yet
+    """
+    from agenttrail.archive import restore
+    from agenttrail.signing import trusted_public_key
+
+    settings = settings_from(ctx)
+    public = trusted_public_key(public_key, settings.signing_key_path)
+    with _progress(len(list(directory.glob("checkpoint-*.digest.json"))), "restore") as step:
+        report = restore(directory, settings, public, step)
+    if report.problems:
+        _fail_after_output(ctx, report.summary())
+    else:
+        err_console.print(f"Restored {settings.db}. {report.summary()}")
+    return report.table()

@@ -17,6 +17,7 @@ last checkpoint).
 from __future__ import annotations
 
 import logging
+from dataclasses import asdict
 from datetime import UTC, datetime
 
 import duckdb
@@ -42,7 +43,15 @@ class CheckpointSealer:
     def __init__(self, settings: Settings, signer: Signer | None = None) -> None:
         self.every = settings.checkpoint_events
         self.idle_after_s = settings.checkpoint_idle_s
-        self.signer = signer or load_or_create_signer(settings.signing_key_path)
+        self._key_path = settings.signing_key_path
+        self._signer = signer
+
+    @property
+    def signer(self) -> Signer:
+        """Loaded (or created, 0600) at the first seal, so a rebuild or restore that seals nothing makes no key."""
+        if self._signer is None:
+            self._signer = load_or_create_signer(self._key_path)
+        return self._signer
 
     def apply(self, batch: Batch, tx: duckdb.DuckDBPyConnection) -> None:
         self.seal(tx, partial=False)
@@ -66,8 +75,7 @@ class CheckpointSealer:
         (count, _), = tx.execute(sql("unsealed_events"), {"after": after}).fetchall()
         if count == 0 or (count < self.every and not partial):
             return []
-        leaves = (tx.sql(sql("leaf_rows"), params={"first": after + 1, "last": _LAST})
-                  .select("store_seq, event_id, leaf").to_arrow_table())
+        leaves = leaf_table(tx, after + 1, _LAST)
         sealed: list[Checkpoint] = []
         for start in range(0, leaves.num_rows, self.every):
             chunk = leaves.slice(start, self.every)
@@ -75,7 +83,7 @@ class CheckpointSealer:
                 break
             checkpoint_id += 1
             checkpoint = self._sign(checkpoint_id, chunk, prev_digest)
-            _store(tx, checkpoint, chunk)
+            store_checkpoint(tx, checkpoint, chunk)
             prev_digest = checkpoint.digest
             sealed.append(checkpoint)
         log.info("sealed %d checkpoint(s) up to store_seq %s", len(sealed),
@@ -84,12 +92,23 @@ class CheckpointSealer:
 
     def _sign(self, checkpoint_id: int, chunk: pa.Table, prev_digest: str | None) -> Checkpoint:
         seqs = chunk.column("store_seq")
-        root = tree_root([bytes.fromhex(h) for h in chunk.column("leaf").to_pylist()])
         return Checkpoint.seal(
             self.signer, checkpoint_id=checkpoint_id, first_store_seq=seqs[0].as_py(),
-            last_store_seq=seqs[-1].as_py(), tree_size=chunk.num_rows, root=root.hex(), prev_digest=prev_digest,
+            last_store_seq=seqs[-1].as_py(), tree_size=chunk.num_rows, root=root_of(chunk), prev_digest=prev_digest,
             leaf_version=LEAF_VERSION, sealed_at=datetime.now(UTC).isoformat(timespec="microseconds"),
         )
+
+
+def leaf_table(con: duckdb.DuckDBPyConnection, first: int, last: int) -> pa.Table:
+    """store_seq, event_id and leaf (hex) of the stored events first..last, in tree order."""
+    return (con.sql(sql("leaf_rows"), params={"first": first, "last": last})
+            .select("store_seq, event_id, leaf").to_arrow_table())
+
+
+def root_of(leaves: pa.Table) -> str:
+    """The RFC 9162 root (hex) of a leaf table; "" for none."""
+    hashes = [bytes.fromhex(h) for h in leaves.column("leaf").to_pylist()]
+    return tree_root(hashes).hex() if hashes else ""
 
 
 def _last(con: duckdb.DuckDBPyConnection) -> tuple[int, int, str | None]:
@@ -98,9 +117,10 @@ def _last(con: duckdb.DuckDBPyConnection) -> tuple[int, int, str | None]:
     return (int(rows[0][0]), int(rows[0][1]), str(rows[0][2])) if rows else (0, 0, None)
 
 
-def _store(tx: duckdb.DuckDBPyConnection, checkpoint: Checkpoint, chunk: pa.Table) -> None:
-    tx.execute(sql("insert_checkpoint"), vars(checkpoint))
-    tx.register("sealed_leaves", chunk)
+def store_checkpoint(tx: duckdb.DuckDBPyConnection, checkpoint: Checkpoint, leaves: pa.Table) -> None:
+    """Record a checkpoint and its leaves (``leaves``: store_seq, event_id, leaf in tree order)."""
+    tx.execute(sql("insert_checkpoint"), asdict(checkpoint))
+    tx.register("sealed_leaves", leaves)
     try:
         tx.execute(sql("insert_checkpoint_leaves"), {"checkpoint_id": checkpoint.checkpoint_id})
     finally:
