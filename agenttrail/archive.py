@@ -31,8 +31,9 @@ from agenttrail._exceptions import ArchiveError
 from agenttrail.checkpoint import STATEMENT_VERSION, Checkpoint
 from agenttrail.config import Settings
 from agenttrail.consumers.batch import EVENT_SCHEMA, Batch
+from agenttrail.consumers.leaves import leaf_table, root_of
 from agenttrail.consumers.projections import default_projections
-from agenttrail.consumers.projections.checkpoints import leaf_table, root_of, store_checkpoint
+from agenttrail.consumers.projections.checkpoints import store_checkpoint
 from agenttrail.consumers.store import open_store, sql
 from agenttrail.signing import Signer, key_id, public_pem, signature_holds
 from agenttrail.verify import Report, verify_store

@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from agenttrail._exceptions import ProofError
 from agenttrail.checkpoint import STATEMENT_VERSION, Checkpoint
+from agenttrail.consumers.leaves import ROW_COLUMNS
 from agenttrail.consumers.store import sql
 from agenttrail.merkle import inclusion_path, leaf_hash, root_from_path, tree_root
 from agenttrail.signing import key_id
@@ -39,8 +40,8 @@ def make_proof(con: duckdb.DuckDBPyConnection, event_id: str) -> dict[str, Any]:
     (row,) = con.execute(sql("checkpoint_by_id"), {"checkpoint_id": checkpoint_id}).fetchall()
     checkpoint = Checkpoint(*row)
     now = [r[1:] for r in con.sql(sql("leaf_rows"), params={"first": store_seq, "last": store_seq})
-           .select("event_id, row_text, leaf, raw_ok").fetchall() if r[0] == event_id]
-    if not now or now[0][1] != recorded or not now[0][2]:
+           .select("event_id, row_text, raw, event_sha256").fetchall() if r[0] == event_id]
+    if not now or leaf_hash(now[0][0].encode()) != recorded or hashlib.sha256(now[0][1]).digest() != now[0][2]:
         raise ProofError(f"Event {event_id} was changed after checkpoint {checkpoint_id} sealed it; "
                          "run `agenttrail verify`.")
     leaves = [r[1] for r in con.execute(sql("checkpoint_leaf_hashes"),
@@ -48,7 +49,7 @@ def make_proof(con: duckdb.DuckDBPyConnection, event_id: str) -> dict[str, Any]:
     if tree_root(leaves).hex() != checkpoint.root:
         raise ProofError(f"Checkpoint {checkpoint_id}'s recorded leaves no longer match its root; "
                          "run `agenttrail verify`.")
-    (raw,), = con.execute(sql("event_raw"), {"store_seq": store_seq, "event_id": event_id}).fetchall()
+    raw = now[0][1]
     return {
         "format": FORMAT, "event_id": event_id, "store_seq": store_seq, "row": now[0][0],
         "raw": base64.b64encode(raw).decode(), "leaf_index": index, "tree_size": checkpoint.tree_size,
@@ -62,7 +63,10 @@ def check_proof(proof: dict[str, Any], public: Ed25519PublicKey) -> dict[str, An
     try:
         if proof.get("format") != FORMAT:
             raise ProofError(f"This is not an AgentTrail inclusion proof ({FORMAT}).")
-        row = json.loads(proof["row"])
+        values = json.loads(proof["row"])
+        if not isinstance(values, list) or len(values) != len(ROW_COLUMNS):
+            raise ValueError(f"the row is not the {len(ROW_COLUMNS)} columns of leaf v1")
+        row = dict(zip(ROW_COLUMNS, values, strict=True))
         raw = base64.b64decode(proof["raw"], validate=True)
         statement = dict(proof["checkpoint"])
         if statement.pop("v") != STATEMENT_VERSION:

@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from agenttrail.checkpoint import Checkpoint
 from agenttrail.consumers.intake import EVENT_COLUMNS, flatten
+from agenttrail.consumers.leaves import leaf_table
 from agenttrail.consumers.store import sql
 from agenttrail.merkle import tree_root
 from agenttrail.schemas.codec import default_codec
@@ -132,8 +133,7 @@ def _check_recorded_leaves(con: duckdb.DuckDBPyConnection, report: Report, check
 
 
 def _check_rows(con: duckdb.DuckDBPyConnection, report: Report) -> None:
-    leaves = con.sql(sql("leaf_rows"), params=_ALL).select("store_seq, event_id, leaf, raw_ok")
-    con.register("verify_leaves", leaves.to_arrow_table())
+    con.register("verify_leaves", leaf_table(con, _ALL["first"], _ALL["last"], check_raw=True))
     try:
         changed = con.execute(sql("verify_rows")).fetchall()
     finally:

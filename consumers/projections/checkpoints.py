@@ -26,8 +26,8 @@ import pyarrow as pa
 from agenttrail.checkpoint import LEAF_VERSION, Checkpoint
 from agenttrail.config import Settings
 from agenttrail.consumers.batch import Batch
+from agenttrail.consumers.leaves import leaf_table, root_of
 from agenttrail.consumers.store import sql
-from agenttrail.merkle import tree_root
 from agenttrail.signing import Signer, load_or_create_signer
 
 log = logging.getLogger("agenttrail.checkpoints")
@@ -97,18 +97,6 @@ class CheckpointSealer:
             last_store_seq=seqs[-1].as_py(), tree_size=chunk.num_rows, root=root_of(chunk), prev_digest=prev_digest,
             leaf_version=LEAF_VERSION, sealed_at=datetime.now(UTC).isoformat(timespec="microseconds"),
         )
-
-
-def leaf_table(con: duckdb.DuckDBPyConnection, first: int, last: int) -> pa.Table:
-    """store_seq, event_id and leaf (hex) of the stored events first..last, in tree order."""
-    return (con.sql(sql("leaf_rows"), params={"first": first, "last": last})
-            .select("store_seq, event_id, leaf").to_arrow_table())
-
-
-def root_of(leaves: pa.Table) -> str:
-    """The RFC 9162 root (hex) of a leaf table; "" for none."""
-    hashes = [bytes.fromhex(h) for h in leaves.column("leaf").to_pylist()]
-    return tree_root(hashes).hex() if hashes else ""
 
 
 def _last(con: duckdb.DuckDBPyConnection) -> tuple[int, int, str | None]:

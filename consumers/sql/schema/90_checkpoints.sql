@@ -23,5 +23,5 @@ CREATE TABLE IF NOT EXISTS checkpoint_leaves (
     checkpoint_id BIGINT NOT NULL,
     store_seq     BIGINT NOT NULL,
     event_id      VARCHAR NOT NULL,
-    leaf          VARCHAR NOT NULL
+    leaf          BLOB NOT NULL
 );
