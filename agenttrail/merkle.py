@@ -51,8 +51,8 @@ def inclusion_path(leaves: Sequence[bytes], index: int) -> list[bytes]:
 
 
 def _parents(level: list[bytes]) -> list[bytes]:
-    """One level up: pairs hashed left to right, an odd last node promoted unchanged."""
-    paired = [node_hash(level[i], level[i + 1]) for i in range(0, len(level) - 1, 2)]
+    """One level up: pairs hashed left to right, an odd last node promoted unchanged (node_hash, inlined)."""
+    paired = [_sha256(b"\x01" + left + right).digest() for left, right in zip(level[0::2], level[1::2], strict=False)]
     if len(level) % 2:
         paired.append(level[-1])
     return paired

@@ -1,17 +1,16 @@
 """Inclusion proofs: one event, its checkpoint's signed statement and the audit path between them.
 
 A proof is a JSON document an auditor checks with the public key alone, no
-database: the event's exact Avro bytes (``raw``), its canonical row text (the
-RFC 9162 leaf data, which names ``event_hash``), the leaf's index and audit path,
-and the checkpoint statement with its Ed25519 signature. ``check_proof`` redoes
-every link: raw -> event_hash in the row -> leaf -> root -> signed statement.
+database: the event's canonical row text and exact Avro bytes (``raw``), whose
+concatenation is the RFC 9162 leaf data, the leaf's index and audit path, and the
+checkpoint statement with its Ed25519 signature. ``check_proof`` redoes every
+link: row + raw -> leaf -> root -> signed statement, and raw -> the row's event_hash.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
-import json
 from typing import Any
 
 import duckdb
@@ -19,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from agenttrail._exceptions import ProofError
 from agenttrail.checkpoint import STATEMENT_VERSION, Checkpoint
-from agenttrail.consumers.leaves import ROW_COLUMNS
+from agenttrail.consumers.leaves import parse_row_text
 from agenttrail.consumers.store import sql
 from agenttrail.merkle import inclusion_path, leaf_hash, root_from_path, tree_root
 from agenttrail.signing import key_id
@@ -39,19 +38,18 @@ def make_proof(con: duckdb.DuckDBPyConnection, event_id: str) -> dict[str, Any]:
     checkpoint_id, store_seq, recorded, index = placed[0]
     (row,) = con.execute(sql("checkpoint_by_id"), {"checkpoint_id": checkpoint_id}).fetchall()
     checkpoint = Checkpoint(*row)
-    now = [r[1:] for r in con.sql(sql("leaf_rows"), params={"first": store_seq, "last": store_seq})
-           .select("event_id, row_text, raw, event_sha256").fetchall() if r[0] == event_id]
-    if not now or leaf_hash(now[0][0].encode()) != recorded or hashlib.sha256(now[0][1]).digest() != now[0][2]:
+    now = [r for r in con.sql(sql("leaf_rows"), params={"first": store_seq, "last": store_seq}).fetchall()
+           if r[1] == event_id]
+    if not now or leaf_hash(now[0][2].encode() + now[0][3]) != recorded:
         raise ProofError(f"Event {event_id} was changed after checkpoint {checkpoint_id} sealed it; "
                          "run `agenttrail verify`.")
-    leaves = [r[1] for r in con.execute(sql("checkpoint_leaf_hashes"),
-                                        {"first": checkpoint_id, "last": checkpoint_id}).fetchall()]
+    row_text, raw = now[0][2], now[0][3]
+    leaves = [leaf for (leaf,) in con.execute(sql("checkpoint_leaves_of"), {"checkpoint_id": checkpoint_id}).fetchall()]
     if tree_root(leaves).hex() != checkpoint.root:
         raise ProofError(f"Checkpoint {checkpoint_id}'s recorded leaves no longer match its root; "
                          "run `agenttrail verify`.")
-    raw = now[0][1]
     return {
-        "format": FORMAT, "event_id": event_id, "store_seq": store_seq, "row": now[0][0],
+        "format": FORMAT, "event_id": event_id, "store_seq": store_seq, "row": row_text,
         "raw": base64.b64encode(raw).decode(), "leaf_index": index, "tree_size": checkpoint.tree_size,
         "audit_path": [h.hex() for h in inclusion_path(leaves, index)],
         "checkpoint": checkpoint.statement(), "digest": checkpoint.digest, "signature": checkpoint.signature,
@@ -63,10 +61,7 @@ def check_proof(proof: dict[str, Any], public: Ed25519PublicKey) -> dict[str, An
     try:
         if proof.get("format") != FORMAT:
             raise ProofError(f"This is not an AgentTrail inclusion proof ({FORMAT}).")
-        values = json.loads(proof["row"])
-        if not isinstance(values, list) or len(values) != len(ROW_COLUMNS):
-            raise ValueError(f"the row is not the {len(ROW_COLUMNS)} columns of leaf v1")
-        row = dict(zip(ROW_COLUMNS, values, strict=True))
+        row: dict[str, Any] = parse_row_text(proof["row"])
         raw = base64.b64decode(proof["raw"], validate=True)
         statement = dict(proof["checkpoint"])
         if statement.pop("v") != STATEMENT_VERSION:
@@ -81,7 +76,7 @@ def check_proof(proof: dict[str, Any], public: Ed25519PublicKey) -> dict[str, An
     if hashlib.sha256(raw).hexdigest() != row.get("event_hash"):
         raise ProofError(f"Event {proof['event_id']}'s raw bytes do not hash to the event_hash in its row.")
     try:
-        root = root_from_path(leaf_hash(proof["row"].encode("utf-8")), index, checkpoint.tree_size, path)
+        root = root_from_path(leaf_hash(proof["row"].encode("utf-8") + raw), index, checkpoint.tree_size, path)
     except ValueError as exc:
         raise ProofError(f"The audit path does not fit checkpoint {checkpoint.checkpoint_id}: {exc}.") from None
     if root.hex() != checkpoint.root:
