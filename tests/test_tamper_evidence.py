@@ -177,3 +177,15 @@ def test_proving_a_changed_row_is_refused(sealed: Settings) -> None:
     con.close()
     result = CliRunner().invoke(cli, ["--db", str(sealed.db), "prove", event_id])
     assert result.exit_code == 1 and "changed after checkpoint 2 sealed it" in result.output
+
+
+def test_a_signing_key_others_can_read_is_refused_in_one_sentence(sealed: Settings) -> None:
+    sealed.signing_key_path.chmod(0o644)
+    result = CliRunner().invoke(cli, ["--db", str(sealed.db), "keys", "export"])
+    assert result.exit_code == 1 and "chmod 600" in result.output and "PRIVATE" not in result.output
+
+
+def test_verify_without_any_trusted_key_says_how_to_give_one(sealed: Settings) -> None:
+    sealed.signing_key_path.unlink()
+    result = verify(sealed)
+    assert result.exit_code == 1 and "--public-key" in result.output and "Traceback" not in result.output
