@@ -1,11 +1,15 @@
 -- The streams projection: completeness of every emitter's hash chain (consumers/projections/streams.py).
 
--- Per stream: the highest sequence number stored so far, so a batch knows what a new seq skips.
+-- Per stream: the highest sequence number stored so far and the event that holds it (its hash is what
+-- the next seq must chain to), so in-order arrivals are checked without reading the stream's history.
 CREATE TABLE IF NOT EXISTS stream_heads (
-    stream_id      VARCHAR PRIMARY KEY,
-    max_seq        BIGINT NOT NULL,
-    events         BIGINT NOT NULL,
-    last_store_seq BIGINT NOT NULL
+    stream_id       VARCHAR PRIMARY KEY,
+    max_seq         BIGINT NOT NULL,
+    head_event_id   VARCHAR NOT NULL,
+    head_hash       VARCHAR NOT NULL,
+    head_prev_hash  VARCHAR,
+    head_store_seq  BIGINT NOT NULL,
+    events          BIGINT NOT NULL
 );
 
 -- Sequence numbers skipped when a higher one was stored (opened_at = that event's store_seq).
