@@ -122,6 +122,7 @@ class Materializer:
         self._consumer = consumer
 
     def close(self) -> None:
+        self._idle(stopping=True)
         if self._consumer is not None:
             self._consumer.close()
             self._consumer = None
@@ -304,12 +305,12 @@ class Materializer:
         self._outbox_dirty = len(pending) == limit  # a full page may have more behind it
         return len(pending)
 
-    def _idle(self) -> None:
-        """A poll came back empty: projections with an ``on_idle(con)`` (the checkpoint sealer) get a turn."""
+    def _idle(self, *, stopping: bool = False) -> None:
+        """A poll came back empty, or we stop: projections with ``on_idle(con, stopping)`` (the sealer) get a turn."""
         for projection in self.projections:
             on_idle = getattr(projection, "on_idle", None)
             if on_idle is not None:
-                on_idle(self.con)
+                on_idle(self.con, stopping=stopping)
 
     def _max(self, query: str) -> int:
         value = self.con.execute(query).fetchone()

@@ -195,7 +195,7 @@ def restore_command(ctx: click.Context, directory: Path, public_key: Path | None
     \b
     Examples:
       agenttrail --db restored.duckdb restore /backups/agenttrail --public-key agenttrail-pub.pem
-      agenttrail restore /backups/agenttrail     # --db path must not exist yet
+      agenttrail restore /backups/agenttrail     # ./agenttrail.duckdb was lost; its key file is trusted
     """
     from agenttrail.archive import restore
     from agenttrail.signing import trusted_public_key

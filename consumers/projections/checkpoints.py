@@ -5,7 +5,8 @@ transaction, after the rows are stored. Boundaries depend only on store order:
 each full run of ``checkpoint_events`` unsealed events (by store_seq) is sealed
 in the batch that completes it. What is left is sealed by ``on_idle`` when the
 materializer's poll came back empty and the oldest unsealed event is older than
-``checkpoint_idle_s``, so a quiet stream is not left unsealed for long.
+``checkpoint_idle_s``, so a quiet stream is not left unsealed for long, and when
+the materializer stops.
 
 Sealing computes the leaves of exactly the rows it seals (``consumers/leaves.py``),
 builds the tree in Python and signs the root: about 5-10 microseconds per event,
@@ -57,11 +58,12 @@ class CheckpointSealer:
     def apply(self, batch: Batch, tx: duckdb.DuckDBPyConnection) -> None:
         self.seal(tx, partial=False)
 
-    def on_idle(self, con: duckdb.DuckDBPyConnection) -> None:
-        """Seal the unsealed rest once its oldest event waited ``checkpoint_idle_s``; its own transaction."""
+    def on_idle(self, con: duckdb.DuckDBPyConnection, *, stopping: bool = False) -> None:
+        """Seal the unsealed rest once its oldest event waited ``checkpoint_idle_s``, or at once when
+        the materializer stops; in its own transaction."""
         after = _last(con)[1]
         (count, age_s), = con.execute(sql("unsealed_events"), {"after": after}).fetchall()
-        if count and age_s is not None and age_s >= self.idle_after_s:
+        if count and (stopping or (age_s is not None and age_s >= self.idle_after_s)):
             con.begin()
             try:
                 self.seal(con, partial=True)
