@@ -23,6 +23,10 @@ no foreign exception type leaks through the public API.
     ├── StoreError                   the DuckDB store cannot be used
     │   ├── StoreLockedError         another process holds the database file
     │   └── RebuildMismatchError     rebuild --check: the live projection tables differ from a rebuild
+    ├── IntegrityError               the trail is not provably complete and untouched
+    │   ├── SigningKeyError          the signing or public key cannot be created, read or trusted
+    │   ├── ProofError               an inclusion proof cannot be made, or does not verify
+    │   └── ArchiveError             an archive cannot be written, read or restored
     ├── QueryError                   a query cannot run as asked
     │   ├── UnknownQueryError
     │   ├── ReadOnlyQueryError       not exactly one read-only SELECT
@@ -99,6 +103,22 @@ class StoreLockedError(StoreError):
 
 
 class RebuildMismatchError(StoreError):
+    pass
+
+
+class IntegrityError(AgentTrailError):
+    pass
+
+
+class SigningKeyError(IntegrityError):
+    pass
+
+
+class ProofError(IntegrityError):
+    pass
+
+
+class ArchiveError(IntegrityError):
     pass
 
 

@@ -68,6 +68,11 @@ class Settings(BaseSettings):
     webhook_max_attempts: int = Field(default=8, ge=1)
     webhook_timeout_s: float = Field(default=5.0, gt=0)
 
+    # Tamper evidence: stored events sealed into signed Merkle checkpoints (consumers/projections/checkpoints.py).
+    checkpoint_events: int = Field(default=10_000, ge=1)
+    checkpoint_idle_s: float = Field(default=5.0, ge=0)
+    signing_key_file: Path | None = None  # None: beside the database
+
     # HTTP API.
     host: str = "127.0.0.1"
     port: int = Field(default=8470, ge=0, le=65535)
@@ -80,6 +85,11 @@ class Settings(BaseSettings):
     @property
     def broker_state_file(self) -> Path:
         return self.db.with_name(self.db.stem + ".broker.json")
+
+    @property
+    def signing_key_path(self) -> Path:
+        """The Ed25519 key that signs checkpoints: AGENTTRAIL_SIGNING_KEY_FILE, else beside the database."""
+        return self.signing_key_file or self.db.with_name(self.db.stem + ".signing-key.pem")
 
     @property
     def server_state_file(self) -> Path:

@@ -126,6 +126,7 @@ class Materializer:
         self._consumer = consumer
 
     def close(self) -> None:
+        self._idle(stopping=True)
         if self._consumer is not None:
             self._consumer.close()
             self._consumer = None
@@ -149,6 +150,8 @@ class Materializer:
         records = self._collect()
         self.timings["poll"] += time.perf_counter() - t0
         result = self.process(records) if records else None
+        if result is None:
+            self._idle()
         t1 = time.perf_counter()
         self.publish_outbox()
         self.timings["outbox"] += time.perf_counter() - t1
@@ -340,6 +343,13 @@ class Materializer:
         self.con.execute(sql("mark_published"), {"ids": [row[0] for row in pending]})
         self._outbox_dirty = len(pending) == limit  # a full page may have more behind it
         return len(pending)
+
+    def _idle(self, *, stopping: bool = False) -> None:
+        """A poll came back empty, or we stop: projections with ``on_idle(con, stopping)`` (the sealer) get a turn."""
+        for projection in self.projections:
+            on_idle = getattr(projection, "on_idle", None)
+            if on_idle is not None:
+                on_idle(self.con, stopping=stopping)
 
     def _max(self, query: str) -> int:
         [(value,)] = self.con.execute(query).fetchall()  # fetchall: DuckDB 2 refuses relations behind an open result

@@ -7,3 +7,4 @@ from tests.fixtures import (  # noqa: F401 - pytest finds fixtures by name
     trail,
     trail_factory,
 )
+from tests.integrity_helpers import sealed  # noqa: F401 - a sealed store for the integrity tests

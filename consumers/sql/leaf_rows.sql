@@ -1,0 +1,60 @@
+-- Leaf v1 of every stored event with first <= store_seq <= last (unordered: consumers/leaves.py sorts).
+-- row_text is the canonical row: every column but raw, in EVENT_COLUMNS order, each as
+-- "<byte length>:<text>" (NULL as a bare ":"), so it is self-delimiting and a value cannot move between
+-- columns. Text of a value: integers and money as exact decimal text, timestamps as epoch microseconds,
+-- lists, structs and maps as their JSON. The leaf is RFC 9162's SHA-256(0x00 || row_text || raw), hashed
+-- in Python: DuckDB's sha256 runs at a fraction of hashlib's speed on CPUs with SHA instructions, and
+-- length prefixes cost a quarter of to_json.
+SELECT store_seq, event_id, concat(
+        strlen(store_seq::VARCHAR), ':', store_seq::VARCHAR,
+        strlen(event_id), ':', event_id,
+        strlen(epoch_us(received_at)::VARCHAR), ':', epoch_us(received_at)::VARCHAR,
+        strlen(epoch_us(occurred_at)::VARCHAR), ':', epoch_us(occurred_at)::VARCHAR,
+        strlen(tenant), ':', tenant,
+        strlen(agent_id), ':', agent_id,
+        strlen(agent_version), ':', agent_version,
+        strlen(agent_model), ':', agent_model,
+        strlen(agent_runtime), ':', agent_runtime,
+        strlen(agent_region), ':', agent_region,
+        strlen(principal_kind), ':', principal_kind,
+        strlen(principal_id), ':', principal_id,
+        strlen(to_json(actor_chain)::VARCHAR), ':', to_json(actor_chain)::VARCHAR,
+        strlen(session_id), ':', session_id,
+        strlen(trace_id), ':', trace_id,
+        strlen(span_id), ':', span_id,
+        strlen(parent_span_id), ':', parent_span_id,
+        strlen(parent_event_id), ':', parent_event_id,
+        strlen(action_type), ':', action_type,
+        strlen(action_name), ':', action_name,
+        strlen(phase), ':', phase,
+        strlen(resource_kind), ':', resource_kind,
+        strlen(resource_id), ':', resource_id,
+        strlen(resource_region), ':', resource_region,
+        strlen(outcome), ':', outcome,
+        strlen(error_code), ':', error_code,
+        strlen(error_message), ':', error_message,
+        strlen(duration_us::VARCHAR), ':', duration_us::VARCHAR,
+        strlen(token_id), ':', token_id,
+        strlen(token_fingerprint), ':', token_fingerprint,
+        strlen(token_issuer), ':', token_issuer,
+        strlen(to_json(token_scopes)::VARCHAR), ':', to_json(token_scopes)::VARCHAR,
+        strlen(parent_token_fingerprint), ':', parent_token_fingerprint,
+        strlen(cost_amount::VARCHAR), ':', cost_amount::VARCHAR,
+        strlen(cost_currency), ':', cost_currency,
+        strlen(input_tokens::VARCHAR), ':', input_tokens::VARCHAR,
+        strlen(output_tokens::VARCHAR), ':', output_tokens::VARCHAR,
+        strlen(data_region), ':', data_region,
+        strlen(source_address), ':', source_address,
+        strlen(to_json(attributes)::VARCHAR), ':', to_json(attributes)::VARCHAR,
+        strlen(stream_id), ':', stream_id,
+        strlen(stream_seq::VARCHAR), ':', stream_seq::VARCHAR,
+        strlen(prev_hash), ':', prev_hash,
+        strlen(event_hash), ':', event_hash,
+        strlen(schema_fingerprint), ':', schema_fingerprint,
+        strlen(kafka_topic), ':', kafka_topic,
+        strlen(kafka_partition::VARCHAR), ':', kafka_partition::VARCHAR,
+        strlen(kafka_offset::VARCHAR), ':', kafka_offset::VARCHAR
+    ) AS row_text,
+    raw
+FROM events
+WHERE store_seq BETWEEN $first AND $last
