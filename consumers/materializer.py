@@ -3,6 +3,13 @@
 The materializer owns batching and offsets; projections only implement
 ``apply(batch, tx)``. Offsets live in DuckDB beside the rows they produced, so
 a crash anywhere resumes from the last commit with nothing lost or doubled.
+
+It is a pipeline of three stages: this process polls batch N+1 and commits
+batch N-1 while the decode worker (``consumers/worker.py``) turns batch N into
+an Arrow table. Store order (``store_seq``) is assigned here at commit, batches
+commit in poll order, and a batch's offsets commit only with its own rows, so
+batches in flight are simply read again after a crash. Any failure drops them
+and rewinds the consumer to the committed offsets before it is raised.
 Partitions are assigned manually (no consumer group). The broker's identity
 (topic ids) is stored with the offsets: a broker that forgot its log, like the
 embedded one after a restart, has new topic ids, and the stored offsets are
@@ -14,13 +21,15 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from agenttrail.config import Settings
 from agenttrail.consumers.batch import (
@@ -28,21 +37,11 @@ from agenttrail.consumers.batch import (
     QUARANTINE_SCHEMA,
     Batch,
     Projection,
-    event_table,
 )
-from agenttrail.consumers.intake import (
-    EVENT_HASH,
-    EVENT_ID,
-    RAW,
-    TENANT,
-    WHERE,
-    Rejection,
-    check,
-    decode,
-    flatten,
-    quarantine_row,
-)
+from agenttrail.consumers.decoding import Decoded, RawRecords, decode_records
+from agenttrail.consumers.intake import conflict, quarantine_row
 from agenttrail.consumers.store import sql
+from agenttrail.consumers.worker import DecodeWorker
 from agenttrail.kafka import (
     KafkaConsumer,
     make_consumer,
@@ -56,7 +55,9 @@ from agenttrail.schemas.codec import Codec, default_codec
 log = logging.getLogger("agenttrail.materializer")
 
 # Where a batch's time goes, accumulated in Materializer.timings (seconds, time.perf_counter).
-PHASES = ("poll", "decode", "validate", "arrow", "insert", "commit", "outbox")
+# The first phases are this process's; decode / validate / arrow are the worker's, which overlap them.
+PHASES = ("poll", "submit", "wait", "insert", "commit", "outbox", "decode", "validate", "arrow")
+WORKER_PHASES = ("decode", "validate", "arrow")
 
 
 @dataclass
@@ -65,6 +66,16 @@ class BatchResult:
     stored: int
     quarantined: int
     duplicates: int
+
+
+@dataclass
+class _InFlight:
+    """A batch handed to the worker and not yet committed."""
+
+    consumed: int
+    received_at: datetime
+    offsets: dict[tuple[str, int], int] = field(default_factory=dict)
+    decoded: Decoded | None = None  # set when decoded here, because the worker was not ready yet
 
 
 class Materializer:
@@ -84,6 +95,8 @@ class Materializer:
         self.codec = codec or default_codec()
         self.topics = [settings.topic("actions")]
         self._skew = timedelta(seconds=settings.future_skew_s)
+        self._worker = DecodeWorker(self.codec, self._skew)
+        self._in_flight: deque[_InFlight] = deque()
         self._consumer: KafkaConsumer | None = None
         self._topic_ids: dict[str, str] = {}
         self._next_seq = self._max("SELECT max(store_seq) FROM events") + 1
@@ -97,6 +110,7 @@ class Materializer:
 
     def start(self) -> None:
         """Assign every partition and seek to the stored offsets (or the start of a new log)."""
+        self._worker.start()  # its imports take a while: let them overlap the broker round trips
         self._topic_ids = topic_ids(self.settings, self.bootstrap, self.topics)
         consumer = make_consumer(self.settings, self.bootstrap)
         stored = {
@@ -121,6 +135,9 @@ class Materializer:
         self._consumer = consumer
 
     def close(self) -> None:
+        """Stop consuming; batches in flight are dropped, the next start() re-reads them."""
+        self._in_flight.clear()
+        self._worker.close()
         if self._consumer is not None:
             self._consumer.close()
             self._consumer = None
@@ -139,21 +156,43 @@ class Materializer:
                 on_batch(result)
 
     def step(self) -> BatchResult | None:
-        """Poll one batch, commit it, publish the outbox; None when nothing arrived."""
-        t0 = time.perf_counter()
-        records = self._collect()
-        self.timings["poll"] += time.perf_counter() - t0
-        result = self.process(records) if records else None
-        t1 = time.perf_counter()
+        """Poll a batch for the worker, commit the one before it, publish the outbox.
+
+        Returns the committed batch, or None when none was committed. While records keep
+        coming, one batch stays in the worker between steps; a step that polls nothing
+        commits it. On any error the batches in flight are dropped and the consumer closed,
+        so the next start() (run() does it) re-reads them from the committed offsets.
+        """
+        clock, timings = time.perf_counter, self.timings
+        try:
+            t0 = clock()
+            records = self._collect()
+            t1 = clock()
+            timings["poll"] += t1 - t0
+            if records:
+                self._submit(records)
+                timings["submit"] += clock() - t1
+            result = None
+            while len(self._in_flight) > (1 if records else 0):
+                result = self._commit_oldest()
+        except BaseException:
+            self.close()
+            raise
+        t2 = clock()
         self.publish_outbox()
-        self.timings["outbox"] += time.perf_counter() - t1
+        timings["outbox"] += clock() - t2
         return result
 
     def _collect(self) -> list[Any]:
-        """Poll until a poll returns less than the maximum, the batch is full, or ~batch_max_ms."""
+        """Poll until a poll returns less than the maximum, the batch is full, or ~batch_max_ms.
+
+        With a batch in the worker, wait at most a quarter of that: the batch in flight
+        is committed only after this poll, and must not wait for a quiet topic.
+        """
         assert self._consumer is not None, "call start() first"
         limit = self.settings.batch_max_records
-        deadline = time.monotonic() + self.settings.batch_max_ms / 1000
+        wait_s = self.settings.batch_max_ms / 1000 / (4 if self._in_flight else 1)
+        deadline = time.monotonic() + wait_s
         records: list[Any] = []
         with map_kafka_errors(self.bootstrap):
             while len(records) < limit:
@@ -165,67 +204,59 @@ class Materializer:
                     break
         return records
 
+    def _submit(self, records: Sequence[Any]) -> None:
+        batch = _InFlight(consumed=len(records), received_at=datetime.now(UTC))
+        topics, partitions, offsets, values = [], [], [], []
+        for record in records:
+            topics.append(record.topic)
+            partitions.append(record.partition)
+            offsets.append(record.offset)
+            values.append(record.value)
+            batch.offsets[(record.topic, record.partition)] = record.offset + 1
+        raw = RawRecords(batch.received_at, topics, partitions, offsets, values)
+        if self._worker.ready:
+            self._worker.submit(raw)
+        else:
+            batch.decoded = decode_records(raw, self.codec, self._skew)
+        self._in_flight.append(batch)
+
+    def _commit_oldest(self) -> BatchResult:
+        batch = self._in_flight.popleft()
+        t0 = time.perf_counter()
+        decoded = batch.decoded or self._worker.result()
+        self.timings["wait"] += time.perf_counter() - t0
+        for phase in WORKER_PHASES:
+            self.timings[phase] += decoded.timings.get(phase, 0.0)
+        return self._commit(decoded, batch)
+
     # -- one transaction -------------------------------------------------------------------------
 
-    def process(self, records: Sequence[Any]) -> BatchResult:
-        """Store a batch of Kafka records exactly once; safe to call with records seen before."""
-        received_at = datetime.now(UTC)
-        rows: list[tuple[Any, ...]] = []
-        quarantined: list[dict[str, Any]] = []
-        seen: dict[str, str] = {}
-        duplicates = 0
-        offsets: dict[tuple[str, int], int] = {}
-        clock, decoding = time.perf_counter, 0.0
-        started = clock()
-        for record in records:
-            offsets[(record.topic, record.partition)] = record.offset + 1
-            where = (received_at, record.topic, record.partition, record.offset)
-            t0 = clock()
-            event, rejection = decode(self.codec, record.value)
-            decoding += clock() - t0
-            if event is not None:
-                rejection = check(event, received_at, self._skew)
-            if rejection is not None:
-                quarantined.append(quarantine_row(rejection, record.value, *where))
-                continue
-            assert event is not None
-            row = flatten(event, record.value, self._next_seq + len(rows), *where)
-            previous = seen.get(event["event_id"])
-            if previous is not None:
-                if previous == row[EVENT_HASH]:
-                    duplicates += 1
-                else:
-                    quarantined.append(quarantine_row(_conflict(event), record.value, *where))
-                continue
-            seen[event["event_id"]] = row[EVENT_HASH]
-            rows.append(row)
-            if event["action"]["type"] == "audit.refused":
-                quarantined.append(quarantine_row(_refused(event), None, *where))
-
-        timings = self.timings
-        t_arrow = clock()
-        timings["decode"] += decoding
-        timings["validate"] += t_arrow - started - decoding
+    def _commit(self, decoded: Decoded, batch: _InFlight) -> BatchResult:
+        """Store one decoded batch, its quarantine and its offsets in one transaction."""
+        clock, timings = time.perf_counter, self.timings
+        t_insert = clock()
+        table = decoded.events
+        table = table.set_column(0, "store_seq", pc.add(table.column("store_seq"), self._next_seq))
+        quarantined, duplicates = list(decoded.quarantine), decoded.duplicates
         tx = self.con
         tx.begin()
         try:
-            table = event_table(rows)
-            t_insert = clock()
-            timings["arrow"] += t_insert - t_arrow
             tx.register("batch_events", table)
-            inserted = {r[0] for r in tx.execute(sql("insert_events")).fetchall()}
+            inserted = tx.execute(sql("insert_events")).fetchall()
             tx.unregister("batch_events")
-            if len(inserted) < len(rows):
-                duplicates_now, conflicts = self._split_resends(tx, rows, inserted, received_at)
+            if len(inserted) < table.num_rows:
+                stored_now = pc.is_in(table.column("event_id"), value_set=pa.array([r[0] for r in inserted]))
+                duplicates_now, conflicts = self._split_resends(tx, table.filter(pc.invert(stored_now)),
+                                                                batch.received_at)
                 duplicates += duplicates_now
                 quarantined.extend(conflicts)
-                table = table.filter(pa.array([r[EVENT_ID] in inserted for r in rows]))
-            batch = Batch(events=table, received_at=received_at, quarantined=len(quarantined),
-                          duplicates=duplicates, offsets=offsets)
+                table = table.filter(stored_now)
+            events = Batch(events=table, received_at=batch.received_at, quarantined=len(quarantined),
+                           duplicates=duplicates, offsets=batch.offsets)
             for projection in self.projections:
-                projection.apply(batch, tx)
+                projection.apply(events, tx)
             self._insert_quarantine(tx, quarantined)
-            for (topic, partition), next_offset in offsets.items():
+            for (topic, partition), next_offset in batch.offsets.items():
                 tx.execute(sql("upsert_offset"), {"topic": topic, "partition": partition,
                                                   "next_offset": next_offset,
                                                   "topic_id": self._topic_ids.get(topic, "")})
@@ -238,19 +269,21 @@ class Materializer:
         except BaseException:
             tx.rollback()
             raise
-        self._next_seq += len(rows)
-        return BatchResult(len(records), len(inserted), len(quarantined), duplicates)
+        self._next_seq += decoded.events.num_rows
+        return BatchResult(batch.consumed, table.num_rows, len(quarantined), duplicates)
 
-    def _split_resends(self, tx: duckdb.DuckDBPyConnection, rows: list[tuple[Any, ...]],
-                       inserted: set[str], received_at: datetime) -> tuple[int, list[dict[str, Any]]]:
+    def _split_resends(self, tx: duckdb.DuckDBPyConnection, resent: pa.Table,
+                       received_at: datetime) -> tuple[int, list[dict[str, Any]]]:
         """Events already stored: identical bytes are a harmless resend, different bytes a conflict."""
-        resent = {r[EVENT_ID]: r for r in rows if r[EVENT_ID] not in inserted}
-        stored = dict(tx.execute(sql("stored_hashes"), {"ids": list(resent)}).fetchall())
+        rows = resent.select(["event_id", "tenant", "event_hash", "raw", "kafka_topic", "kafka_partition",
+                              "kafka_offset"]).to_pylist()
+        stored = dict(tx.execute(sql("stored_hashes"), {"ids": [r["event_id"] for r in rows]}).fetchall())
         conflicts = [
-            quarantine_row(_conflict({"event_id": eid, "tenant": row[TENANT]}), row[RAW], received_at, *row[WHERE])
-            for eid, row in resent.items() if stored.get(eid) != row[EVENT_HASH]
+            quarantine_row(conflict(row["event_id"], row["tenant"]), row["raw"], received_at,
+                           row["kafka_topic"], row["kafka_partition"], row["kafka_offset"])
+            for row in rows if stored.get(row["event_id"]) != row["event_hash"]
         ]
-        return len(resent) - len(conflicts), conflicts
+        return len(rows) - len(conflicts), conflicts
 
     def _insert_quarantine(self, tx: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) -> None:
         if not rows:
@@ -305,14 +338,3 @@ class Materializer:
         value = self.con.execute(query).fetchone()
         return int(value[0]) if value and value[0] is not None else 0
 
-
-def _conflict(event: dict[str, Any]) -> Rejection:
-    return Rejection("conflicting_duplicate",
-                     f"event_id {event['event_id']} was already stored with different bytes", event=event)
-
-
-def _refused(event: dict[str, Any]) -> Rejection:
-    attributes = event["attributes"]
-    detail = f"{attributes.get('reason', '?')}: {attributes.get('detail', '')}"
-    return Rejection("refused_by_producer", detail,
-                     event={"event_id": attributes.get("refused_event_id"), "tenant": event["tenant"]})
