@@ -40,7 +40,7 @@ from agenttrail.consumers.batch import (
 )
 from agenttrail.consumers.decoding import Decoded, RawRecords, decode_records
 from agenttrail.consumers.intake import conflict, quarantine_row
-from agenttrail.consumers.store import sql
+from agenttrail.consumers.store import insert_new_events, sql
 from agenttrail.consumers.worker import DecodeWorker
 from agenttrail.kafka import (
     KafkaConsumer,
@@ -110,7 +110,6 @@ class Materializer:
 
     def start(self) -> None:
         """Assign every partition and seek to the stored offsets (or the start of a new log)."""
-        self._worker.start()  # its imports take a while: let them overlap the broker round trips
         self._topic_ids = topic_ids(self.settings, self.bootstrap, self.topics)
         consumer = make_consumer(self.settings, self.bootstrap)
         stored = {
@@ -175,6 +174,8 @@ class Materializer:
             result = None
             while len(self._in_flight) > (1 if records else 0):
                 result = self._commit_oldest()
+                # Only now: its imports would compete for CPU with a restart's first commit.
+                self._worker.start()
         except BaseException:
             self.close()
             raise
@@ -241,16 +242,14 @@ class Materializer:
         tx = self.con
         tx.begin()
         try:
-            tx.register("batch_events", table)
-            inserted = tx.execute(sql("insert_events")).fetchall()
-            tx.unregister("batch_events")
-            if len(inserted) < table.num_rows:
-                stored_now = pc.is_in(table.column("event_id"), value_set=pa.array([r[0] for r in inserted]))
-                duplicates_now, conflicts = self._split_resends(tx, table.filter(pc.invert(stored_now)),
+            stored = insert_new_events(tx, table)
+            if stored.num_rows < table.num_rows:
+                is_new = pc.is_in(table.column("event_id"), value_set=stored.column("event_id"))
+                duplicates_now, conflicts = self._split_resends(tx, table.filter(pc.invert(is_new)),
                                                                 batch.received_at)
                 duplicates += duplicates_now
                 quarantined.extend(conflicts)
-                table = table.filter(stored_now)
+            table = stored
             events = Batch(events=table, received_at=batch.received_at, quarantined=len(quarantined),
                            duplicates=duplicates, offsets=batch.offsets)
             for projection in self.projections:

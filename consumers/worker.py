@@ -52,6 +52,7 @@ class DecodeWorker:
         self._ready = False
 
     def start(self) -> None:
+        """Start the process, unless it runs; it says when it is ``ready``."""
         if self._process is not None:
             return
         ours, theirs = socket.socketpair()

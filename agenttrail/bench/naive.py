@@ -17,7 +17,7 @@ from agenttrail.bench.report import STALL_S, BenchError, NaiveResult
 from agenttrail.config import Settings
 from agenttrail.consumers.batch import EVENT_SCHEMA
 from agenttrail.consumers.intake import EVENT_COLUMNS, check, flatten
-from agenttrail.consumers.store import open_store, sql
+from agenttrail.consumers.store import insert_new_events, open_store, sql
 from agenttrail.kafka import (
     map_kafka_errors,
 )
@@ -59,9 +59,7 @@ def naive_materialize(settings: Settings, bootstrap: str, con: duckdb.DuckDBPyCo
                     rows.append(dict(zip(EVENT_COLUMNS, values, strict=True)))
             con.begin()
             try:
-                con.register("batch_events", pa.Table.from_pylist(rows, schema=EVENT_SCHEMA))
-                con.execute(sql("insert_events")).fetchall()
-                con.unregister("batch_events")
+                insert_new_events(con, pa.Table.from_pylist(rows, schema=EVENT_SCHEMA))
                 for (topic, partition), next_offset in offsets.items():
                     con.execute(sql("upsert_offset"), {"topic": topic, "partition": partition,
                                                        "next_offset": next_offset, "topic_id": ""})
