@@ -55,8 +55,10 @@ from agenttrail.schemas.codec import Codec, default_codec
 log = logging.getLogger("agenttrail.materializer")
 
 # Where a batch's time goes, accumulated in Materializer.timings (seconds, time.perf_counter).
-# The first phases are this process's; decode / validate / arrow are the worker's, which overlap them.
-PHASES = ("poll", "submit", "wait", "insert", "commit", "outbox", "decode", "validate", "arrow")
+# The first phases are this process's and add up to its run time ("decode here": batches decoded
+# in this process while the worker starts); decode / validate / arrow are the worker's (and those
+# "decode here" batches'), which overlap them.
+PHASES = ("poll", "submit", "decode here", "wait", "insert", "commit", "outbox", "decode", "validate", "arrow")
 WORKER_PHASES = ("decode", "validate", "arrow")
 
 
@@ -155,12 +157,14 @@ class Materializer:
                 on_batch(result)
 
     def step(self) -> BatchResult | None:
-        """Poll a batch for the worker, commit the one before it, publish the outbox.
+        """Poll a batch, take the worker's result for the one before it, hand over the new one, commit.
 
         Returns the committed batch, or None when none was committed. While records keep
-        coming, one batch stays in the worker between steps; a step that polls nothing
-        commits it. On any error the batches in flight are dropped and the consumer closed,
-        so the next start() (run() does it) re-reads them from the committed offsets.
+        coming, one batch is in the worker between steps; a step that polls nothing commits
+        it. A result is always taken before the next batch is sent, so the two processes
+        never both write into a full socket. On any error the batches in flight are dropped
+        and the consumer closed, so the next start() (run() does it) re-reads them from the
+        committed offsets.
         """
         clock, timings = time.perf_counter, self.timings
         try:
@@ -168,20 +172,24 @@ class Materializer:
             records = self._collect()
             t1 = clock()
             timings["poll"] += t1 - t0
+            oldest = self._in_flight.popleft() if self._in_flight else None
+            decoded = None if oldest is None else oldest.decoded or self._worker.result()
+            t2 = clock()
+            timings["wait"] += t2 - t1
             if records:
                 self._submit(records)
-                timings["submit"] += clock() - t1
-            result = None
-            while len(self._in_flight) > (1 if records else 0):
-                result = self._commit_oldest()
+            if oldest is None or decoded is None:
+                result = None
+            else:
+                result = self._commit(decoded, oldest)
                 # Only now: its imports would compete for CPU with a restart's first commit.
                 self._worker.start()
         except BaseException:
             self.close()
             raise
-        t2 = clock()
+        t3 = clock()
         self.publish_outbox()
-        timings["outbox"] += clock() - t2
+        timings["outbox"] += clock() - t3
         return result
 
     def _collect(self) -> list[Any]:
@@ -206,6 +214,7 @@ class Materializer:
         return records
 
     def _submit(self, records: Sequence[Any]) -> None:
+        t0 = time.perf_counter()
         batch = _InFlight(consumed=len(records), received_at=datetime.now(UTC))
         topics, partitions, offsets, values = [], [], [], []
         for record in records:
@@ -217,24 +226,19 @@ class Materializer:
         raw = RawRecords(batch.received_at, topics, partitions, offsets, values)
         if self._worker.ready:
             self._worker.submit(raw)
+            self.timings["submit"] += time.perf_counter() - t0
         else:
             batch.decoded = decode_records(raw, self.codec, self._skew)
+            self.timings["decode here"] += time.perf_counter() - t0
         self._in_flight.append(batch)
-
-    def _commit_oldest(self) -> BatchResult:
-        batch = self._in_flight.popleft()
-        t0 = time.perf_counter()
-        decoded = batch.decoded or self._worker.result()
-        self.timings["wait"] += time.perf_counter() - t0
-        for phase in WORKER_PHASES:
-            self.timings[phase] += decoded.timings.get(phase, 0.0)
-        return self._commit(decoded, batch)
 
     # -- one transaction -------------------------------------------------------------------------
 
     def _commit(self, decoded: Decoded, batch: _InFlight) -> BatchResult:
         """Store one decoded batch, its quarantine and its offsets in one transaction."""
         clock, timings = time.perf_counter, self.timings
+        for phase in WORKER_PHASES:
+            timings[phase] += decoded.timings.get(phase, 0.0)
         t_insert = clock()
         table = decoded.events
         table = table.set_column(0, "store_seq", pc.add(table.column("store_seq"), self._next_seq))

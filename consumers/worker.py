@@ -3,7 +3,9 @@
 Why a process: decoding, checking and flattening are per-record Python (fastavro)
 and the GIL kept the materializer on ~1.15 cores; in a worker they overlap with
 the materializer's polling and DuckDB commits. Batches go over a socket pair as
-pickles (the Arrow table pickles as IPC buffers) and come back in the order sent.
+pickles (the Arrow table pickles as IPC buffers) and come back in the order sent;
+the materializer keeps at most one batch in the worker and takes its result before
+sending the next.
 
 The worker is a fresh interpreter (``python -m agenttrail.consumers.worker``),
 never a fork: the materializer's process has Kafka threads. It is started with
@@ -23,12 +25,11 @@ including when the materializer was SIGKILLed.
 
 from __future__ import annotations
 
+import gc
 import pickle
-import queue
 import socket
 import subprocess
 import sys
-import threading
 from contextlib import suppress
 from datetime import timedelta
 from multiprocessing.connection import Connection
@@ -38,7 +39,6 @@ from agenttrail.consumers.decoding import Decoded, RawRecords, decode_records
 from agenttrail.schemas.codec import Codec
 
 _LIVENESS_S = 0.5  # how often a wait for a result checks that the worker is still alive
-_STOP = b""
 _READY = b"ready"
 
 
@@ -116,23 +116,20 @@ class DecodeWorker:
 def serve(conn: Connection) -> None:
     """The worker's loop: one batch in, one ``Decoded`` (or an error string) out, until the socket closes.
 
-    A thread reads batches as they arrive, so the materializer's send never waits for this
-    process to finish sending a result (both sides writing into full buffers would deadlock).
+    The materializer reads each result before it sends the next batch, so this loop
+    never has a batch arriving while it writes. The collector runs once per batch instead
+    of every few hundred allocations: a batch's garbage is acyclic decoded records, freed
+    by reference counting, and the imported modules are frozen out of its sight.
     """
     codec, future_skew = pickle.loads(conn.recv_bytes())
-    inbox: queue.SimpleQueue[bytes] = queue.SimpleQueue()
-
-    def receive() -> None:
-        while True:
-            try:
-                inbox.put(conn.recv_bytes())
-            except (EOFError, OSError):
-                inbox.put(_STOP)
-                return
-
-    threading.Thread(target=receive, name="agenttrail-decode-inbox", daemon=True).start()
+    gc.freeze()
+    gc.disable()
     conn.send_bytes(_READY)
-    while (data := inbox.get()) != _STOP:
+    while True:
+        try:
+            data = conn.recv_bytes()
+        except (EOFError, OSError):
+            return  # the materializer is gone
         try:
             outcome: Decoded | str = decode_records(pickle.loads(data), codec, future_skew)
         except Exception as exc:  # reported to the materializer, which raises it there
@@ -141,6 +138,8 @@ def serve(conn: Connection) -> None:
             conn.send_bytes(pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL))
         except OSError:
             return
+        del data, outcome
+        gc.collect()
 
 
 if __name__ == "__main__":

@@ -40,7 +40,7 @@ def measures(report: BenchReport) -> list[Measure]:
     total = sum(main.values()) or 1.0
     for phase, seconds in m.phases.items():
         note = (f"{seconds / total:.0%} of {total:.1f} s" if phase in main
-                else "in the worker process, overlapped")
+                else "worker process (overlapped), or decode here")
         rows.append(Measure("(c) materializer", f"  time in {phase}", seconds / m.events * 1e6, "µs/ev", note=note))
     rows += [
         Measure("(e) naive", "per-record decode, from_pylist insert per poll", n.events_per_s, "ev/s"),
