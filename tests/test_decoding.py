@@ -16,8 +16,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from agenttrail._exceptions import DecodeWorkerError
+from agenttrail.bench.events import encoded_events
+from agenttrail.consumers.batch import event_table
 from agenttrail.consumers.decoding import RawRecords, decode_records
-from agenttrail.consumers.intake import check, decode, quarantine_row
+from agenttrail.consumers.intake import check, decode, flatten, quarantine_row
 from agenttrail.consumers.worker import DecodeWorker
 from agenttrail.schemas.codec import default_codec
 from agenttrail.schemas.fingerprints import SECRET_CANDIDATES_RE2, looks_like_secret
@@ -72,6 +74,20 @@ def test_quarantine_rows_are_exactly_those_of_the_per_record_check() -> None:
     assert len(expected) > len(CASES) // 2, "most cases are rejected"
     assert decoded.events.num_rows == len(values) - len(expected)
     assert decoded.events.column("store_seq").to_pylist() == list(range(decoded.events.num_rows))
+
+
+def test_rows_equal_those_of_the_plain_per_record_path() -> None:
+    """The batch path (column-wise checks, one Arrow conversion) stores what the per-record path would."""
+    codec = default_codec()
+    amounts = [Decimal("-12345678901234567890123456789.123456789"), Decimal("0.000000001"), Decimal(0)]
+    values: list[bytes | None] = [value for _, value in encoded_events(300, codec, lambda _: None)]
+    values += [codec.encode(sample_event(event_id=f"c{i}", action={
+        "type": "pay.refund", "name": "n", "phase": "completed", "resource": None}, cost={**_COST, "amount": a}))
+        for i, a in enumerate(amounts)]
+    now = datetime.now(UTC)
+    rows = [flatten(codec.decode(v or b""), v or b"", i, now, "t", 0, i) for i, v in enumerate(values)]
+    records = RawRecords(now, ["t"] * len(values), [0] * len(values), list(range(len(values))), values)
+    assert decode_records(records, codec, SKEW).events.equals(event_table(rows))
 
 
 def test_resends_within_a_batch_are_counted_and_conflicts_quarantined() -> None:
