@@ -4,9 +4,9 @@ The materializer owns batching and offsets; projections only implement
 ``apply(batch, tx)``. Offsets live in DuckDB beside the rows they produced, so
 a crash anywhere resumes from the last commit with nothing lost or doubled.
 
-It is a pipeline of three stages: this process polls batch N+1 and commits
-batch N-1 while the decode worker (``consumers/worker.py``) turns batch N into
-an Arrow table. Store order (``store_seq``) is assigned here at commit, batches
+It is a pipeline (``consumers/pipeline.py``): this process polls batch N+1 and
+commits batch N-1 while the decode worker (``consumers/worker.py``) turns batch
+N into an Arrow table. Store order (``store_seq``) is assigned here at commit, batches
 commit in poll order, and a batch's offsets commit only with its own rows, so
 batches in flight are simply read again after a crash. Any failure drops them
 and rewinds the consumer to the committed offsets before it is raised.
@@ -21,10 +21,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 import duckdb
@@ -38,10 +37,10 @@ from agenttrail.consumers.batch import (
     Batch,
     Projection,
 )
-from agenttrail.consumers.decoding import Decoded, RawRecords, decode_records
+from agenttrail.consumers.decoding import Decoded
 from agenttrail.consumers.intake import conflict, quarantine_row
+from agenttrail.consumers.pipeline import DecodePipeline, InFlight
 from agenttrail.consumers.store import insert_new_events, sql
-from agenttrail.consumers.worker import DecodeWorker
 from agenttrail.kafka import (
     KafkaConsumer,
     make_consumer,
@@ -59,7 +58,6 @@ log = logging.getLogger("agenttrail.materializer")
 # in this process while the worker starts); decode / validate / arrow are the worker's (and those
 # "decode here" batches'), which overlap them.
 PHASES = ("poll", "submit", "decode here", "wait", "insert", "commit", "outbox", "decode", "validate", "arrow")
-WORKER_PHASES = ("decode", "validate", "arrow")
 
 
 @dataclass
@@ -68,16 +66,6 @@ class BatchResult:
     stored: int
     quarantined: int
     duplicates: int
-
-
-@dataclass
-class _InFlight:
-    """A batch handed to the worker and not yet committed."""
-
-    consumed: int
-    received_at: datetime
-    offsets: dict[tuple[str, int], int] = field(default_factory=dict)
-    decoded: Decoded | None = None  # set when decoded here, because the worker was not ready yet
 
 
 class Materializer:
@@ -96,9 +84,6 @@ class Materializer:
         self.projections = list(projections)
         self.codec = codec or default_codec()
         self.topics = [settings.topic("actions")]
-        self._skew = timedelta(seconds=settings.future_skew_s)
-        self._worker = DecodeWorker(self.codec, self._skew)
-        self._in_flight: deque[_InFlight] = deque()
         self._consumer: KafkaConsumer | None = None
         self._topic_ids: dict[str, str] = {}
         self._next_seq = self._max("SELECT max(store_seq) FROM events") + 1
@@ -107,6 +92,7 @@ class Materializer:
         self._publisher: Any = None
         self._outbox_dirty = True  # unknown at start: a crash may have left committed rows unpublished
         self.timings: dict[str, float] = dict.fromkeys(PHASES, 0.0)
+        self._decoding = DecodePipeline(self.codec, timedelta(seconds=settings.future_skew_s), self.timings)
 
     # -- start -----------------------------------------------------------------------------------
 
@@ -137,8 +123,7 @@ class Materializer:
 
     def close(self) -> None:
         """Stop consuming; batches in flight are dropped, the next start() re-reads them."""
-        self._in_flight.clear()
-        self._worker.close()
+        self._decoding.close()
         if self._consumer is not None:
             self._consumer.close()
             self._consumer = None
@@ -170,26 +155,20 @@ class Materializer:
         try:
             t0 = clock()
             records = self._collect()
-            t1 = clock()
-            timings["poll"] += t1 - t0
-            oldest = self._in_flight.popleft() if self._in_flight else None
-            decoded = None if oldest is None else oldest.decoded or self._worker.result()
-            t2 = clock()
-            timings["wait"] += t2 - t1
+            timings["poll"] += clock() - t0
+            done = self._decoding.take()
             if records:
-                self._submit(records)
-            if oldest is None or decoded is None:
-                result = None
-            else:
-                result = self._commit(decoded, oldest)
-                # Only now: its imports would compete for CPU with a restart's first commit.
-                self._worker.start()
+                self._decoding.submit(records)
+            result = None
+            if done is not None:
+                result = self._commit(*done)
+                self._decoding.start_worker()
         except BaseException:
             self.close()
             raise
-        t3 = clock()
+        t1 = clock()
         self.publish_outbox()
-        timings["outbox"] += clock() - t3
+        timings["outbox"] += clock() - t1
         return result
 
     def _collect(self) -> list[Any]:
@@ -200,7 +179,7 @@ class Materializer:
         """
         assert self._consumer is not None, "call start() first"
         limit = self.settings.batch_max_records
-        wait_s = self.settings.batch_max_ms / 1000 / (4 if self._in_flight else 1)
+        wait_s = self.settings.batch_max_ms / 1000 / (4 if self._decoding.busy else 1)
         deadline = time.monotonic() + wait_s
         records: list[Any] = []
         with map_kafka_errors(self.bootstrap):
@@ -213,32 +192,11 @@ class Materializer:
                     break
         return records
 
-    def _submit(self, records: Sequence[Any]) -> None:
-        t0 = time.perf_counter()
-        batch = _InFlight(consumed=len(records), received_at=datetime.now(UTC))
-        topics, partitions, offsets, values = [], [], [], []
-        for record in records:
-            topics.append(record.topic)
-            partitions.append(record.partition)
-            offsets.append(record.offset)
-            values.append(record.value)
-            batch.offsets[(record.topic, record.partition)] = record.offset + 1
-        raw = RawRecords(batch.received_at, topics, partitions, offsets, values)
-        if self._worker.ready:
-            self._worker.submit(raw)
-            self.timings["submit"] += time.perf_counter() - t0
-        else:
-            batch.decoded = decode_records(raw, self.codec, self._skew)
-            self.timings["decode here"] += time.perf_counter() - t0
-        self._in_flight.append(batch)
-
     # -- one transaction -------------------------------------------------------------------------
 
-    def _commit(self, decoded: Decoded, batch: _InFlight) -> BatchResult:
+    def _commit(self, batch: InFlight, decoded: Decoded) -> BatchResult:
         """Store one decoded batch, its quarantine and its offsets in one transaction."""
         clock, timings = time.perf_counter, self.timings
-        for phase in WORKER_PHASES:
-            timings[phase] += decoded.timings.get(phase, 0.0)
         t_insert = clock()
         table = decoded.events
         table = table.set_column(0, "store_seq", pc.add(table.column("store_seq"), self._next_seq))

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from agenttrail.bench.report import TARGETS, BenchReport, Measure
-from agenttrail.consumers.materializer import WORKER_PHASES
+from agenttrail.consumers.pipeline import WORKER_PHASES
 
 
 def measures(report: BenchReport) -> list[Measure]:
