@@ -56,8 +56,9 @@ log = logging.getLogger("agenttrail.materializer")
 # Where a batch's time goes, accumulated in Materializer.timings (seconds, time.perf_counter).
 # The first phases are this process's and add up to its run time ("decode here": batches decoded
 # in this process while the worker starts); decode / validate / arrow are the worker's (and those
-# "decode here" batches'), which overlap them.
+# "decode here" batches'), which overlap them. "worker cpu" is the worker's CPU time (not a phase).
 PHASES = ("poll", "submit", "decode here", "wait", "insert", "commit", "outbox", "decode", "validate", "arrow")
+WORKER_CPU = "worker cpu"
 
 
 @dataclass
@@ -91,7 +92,7 @@ class Materializer:
         self._next_outbox = self._max("SELECT max(outbox_id) FROM outbox") + 1
         self._publisher: Any = None
         self._outbox_dirty = True  # unknown at start: a crash may have left committed rows unpublished
-        self.timings: dict[str, float] = dict.fromkeys(PHASES, 0.0)
+        self.timings: dict[str, float] = dict.fromkeys((*PHASES, WORKER_CPU), 0.0)
         self._decoding = DecodePipeline(self.codec, timedelta(seconds=settings.future_skew_s), self.timings)
 
     # -- start -----------------------------------------------------------------------------------

@@ -81,6 +81,7 @@ class DecodePipeline:
         self._timings["wait"] += time.perf_counter() - t0
         for phase in WORKER_PHASES:
             self._timings[phase] += decoded.timings.get(phase, 0.0)
+        self._timings["worker cpu"] += decoded.timings.get("cpu", 0.0)
         return batch, decoded
 
     def start_worker(self) -> None:

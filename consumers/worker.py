@@ -30,6 +30,7 @@ import pickle
 import socket
 import subprocess
 import sys
+import time
 from contextlib import suppress
 from datetime import timedelta
 from multiprocessing.connection import Connection
@@ -130,8 +131,11 @@ def serve(conn: Connection) -> None:
             data = conn.recv_bytes()
         except (EOFError, OSError):
             return  # the materializer is gone
+        cpu = time.process_time()
+        outcome: Decoded | str
         try:
-            outcome: Decoded | str = decode_records(pickle.loads(data), codec, future_skew)
+            outcome = decode_records(pickle.loads(data), codec, future_skew)
+            outcome.timings["cpu"] = time.process_time() - cpu
         except Exception as exc:  # reported to the materializer, which raises it there
             outcome = f"{type(exc).__name__}: {exc}"
         try:

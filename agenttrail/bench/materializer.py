@@ -10,7 +10,7 @@ import duckdb
 
 from agenttrail.bench.report import STALL_S, BenchError, MaterializerResult
 from agenttrail.config import Settings
-from agenttrail.consumers.materializer import Materializer
+from agenttrail.consumers.materializer import WORKER_CPU, Materializer
 from agenttrail.consumers.store import open_store
 
 
@@ -21,7 +21,7 @@ def measure_materializer(settings: Settings, bootstrap: str, db: Path, expected:
     try:
         materializer.start()
         done, batches, last_progress = 0, 0, time.monotonic()
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), time.process_time()
         while done < expected:
             result = materializer.step()
             if result is None:
@@ -33,14 +33,16 @@ def measure_materializer(settings: Settings, bootstrap: str, db: Path, expected:
             done += handled
             on_progress(handled)
             last_progress = time.monotonic()
-        seconds = time.perf_counter() - t0
+        seconds, cpu = time.perf_counter() - t0, time.process_time() - cpu0
         expect_rows(con, expected, "materializer")
-        phases = dict(getattr(materializer, "timings", {}) or {})
+        phases = dict(materializer.timings)
+        worker_cpu = phases.pop(WORKER_CPU)
     finally:
         materializer.close()
         con.close()
     return MaterializerResult(events=expected, seconds=seconds, events_per_s=expected / seconds, batches=batches,
-                              ratio_to_consume=0.0, ratio_to_naive=0.0, phases=phases)
+                              ratio_to_consume=0.0, ratio_to_naive=0.0, phases=phases, cpu_seconds=cpu,
+                              worker_cpu_seconds=worker_cpu)
 
 
 def expect_rows(con: duckdb.DuckDBPyConnection, expected: int, who: str) -> None:

@@ -65,6 +65,8 @@ class MaterializerResult:
     ratio_to_consume: float
     ratio_to_naive: float
     phases: dict[str, float]  # seconds spent in each phase, summed over batches
+    cpu_seconds: float  # CPU time of the materializer's process (all its threads)
+    worker_cpu_seconds: float  # CPU time of the decode worker process
 
 
 @dataclass
@@ -72,6 +74,7 @@ class NaiveResult:
     events: int
     seconds: float
     events_per_s: float
+    cpu_seconds: float
     transactions: int
 
 
