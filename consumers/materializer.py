@@ -93,7 +93,8 @@ class Materializer:
         self._publisher: Any = None
         self._outbox_dirty = True  # unknown at start: a crash may have left committed rows unpublished
         self.timings: dict[str, float] = dict.fromkeys((*PHASES, WORKER_CPU), 0.0)
-        self._decoding = DecodePipeline(self.codec, timedelta(seconds=settings.future_skew_s), self.timings)
+        self._decoding = DecodePipeline(self.codec, timedelta(seconds=settings.future_skew_s), self.timings,
+                                        use_worker=settings.decode_worker)
 
     # -- start -----------------------------------------------------------------------------------
 

@@ -6,6 +6,8 @@ so the worker decodes batch N+1 while batch N commits, and the two processes
 never both write into a full socket. Until the worker is ready, and for the
 first batch after a (re)start, batches are decoded here in the materializer's
 process, so a restart commits its first batch as soon as it did without a worker.
+With ``use_worker=False`` (``AGENTTRAIL_DECODE_WORKER=false``; the default on a
+single CPU, where a second process is pure overhead) every batch is.
 
 Nothing here is durable: ``close`` drops what is in flight, and the caller
 re-reads it from the offsets committed in DuckDB.
@@ -40,7 +42,9 @@ class InFlight:
 class DecodePipeline:
     """``submit`` Kafka records, ``take`` them back decoded, oldest first; timings go into ``timings``."""
 
-    def __init__(self, codec: Codec, future_skew: timedelta, timings: dict[str, float]) -> None:
+    def __init__(self, codec: Codec, future_skew: timedelta, timings: dict[str, float], *,
+                 use_worker: bool = True) -> None:
+        self._use_worker = use_worker
         self._codec = codec
         self._skew = future_skew
         self._timings = timings
@@ -86,7 +90,8 @@ class DecodePipeline:
 
     def start_worker(self) -> None:
         """Start the worker if it does not run (call after a commit: its imports cost CPU)."""
-        self._worker.start()
+        if self._use_worker:
+            self._worker.start()
 
     def close(self) -> None:
         """Drop the batches in flight and stop the worker."""
