@@ -23,9 +23,9 @@ from agenttrail.consumers.currencies import ISO_4217
 from agenttrail.schemas.codec import HEADER_BYTES, Codec
 from agenttrail.schemas.fingerprints import FINGERPRINT_PATTERN, SECRET_CANDIDATES_RE2, looks_like_secret
 
-TRACE_ID_PATTERN = re.compile(r"^[0-9a-f]{32}$")
-SPAN_ID_PATTERN = re.compile(r"^[0-9a-f]{16}$")
-ACTION_TYPE_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$")
+_HEX32 = re.compile(r"^[0-9a-f]{32}$")
+_HEX16 = re.compile(r"^[0-9a-f]{16}$")
+_ACTION_TYPE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$")
 
 EVENT_COLUMNS = (
     "store_seq", "event_id", "received_at", "occurred_at", "tenant", "agent_id", "agent_version",
@@ -66,9 +66,9 @@ def _problem(event: dict[str, Any], received_at: datetime, future_skew: timedelt
                          ("principal.id", event["principal"]["id"]), ("event_id", event["event_id"])):
         if not value.strip():
             return f"{label} is empty"
-    if not ACTION_TYPE_PATTERN.match(event["action"]["type"]):
+    if not _ACTION_TYPE.match(event["action"]["type"]):
         return f"action.type {event['action']['type'][:80]!r} is not a dotted lowercase verb"
-    if not TRACE_ID_PATTERN.match(event["trace_id"]) or not SPAN_ID_PATTERN.match(event["span_id"]):
+    if not _HEX32.match(event["trace_id"]) or not _HEX16.match(event["span_id"]):
         return "trace_id/span_id are not OpenTelemetry hex ids"
     if event["occurred_at"] > received_at + future_skew:
         return f"occurred_at {event['occurred_at'].isoformat()} is more than {future_skew} in the future"
@@ -117,9 +117,9 @@ def suspects(events: pa.Table, received_at: datetime, future_skew: timedelta) ->
     masks = [
         *(pc.invert(pc.match_substring_regex(column(name), "[!-~]"))
           for name in ("tenant", "agent_id", "principal_id", "event_id")),
-        pc.invert(pc.match_substring_regex(column("action_type"), ACTION_TYPE_PATTERN.pattern)),
-        pc.invert(pc.match_substring_regex(column("trace_id"), TRACE_ID_PATTERN.pattern)),
-        pc.invert(pc.match_substring_regex(column("span_id"), SPAN_ID_PATTERN.pattern)),
+        pc.invert(pc.match_substring_regex(column("action_type"), _ACTION_TYPE.pattern)),
+        pc.invert(pc.match_substring_regex(column("trace_id"), _HEX32.pattern)),
+        pc.invert(pc.match_substring_regex(column("span_id"), _HEX16.pattern)),
         pc.greater(column("occurred_at"), latest),
         pc.and_(pc.is_valid(column("cost_currency")),
                 pc.invert(pc.is_in(column("cost_currency"), value_set=pa.array(sorted(ISO_4217))))),

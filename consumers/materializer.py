@@ -150,10 +150,11 @@ class Materializer:
         coming, one batch is in the worker between steps; a step that polls nothing commits
         it. A result is always taken before the next batch is sent, so the two processes
         never both write into a full socket. On any error the batches in flight are dropped
-        and the consumer closed, so the next start() (run() does it) re-reads them from the
-        committed offsets.
+        and the consumer closed, so the next step() re-reads them from the committed offsets.
         """
         clock, timings = time.perf_counter, self.timings
+        if self._consumer is None:
+            self.start()
         try:
             t0 = clock()
             records = self._collect()
@@ -179,7 +180,7 @@ class Materializer:
         With a batch in the worker, wait at most a quarter of that: the batch in flight
         is committed only after this poll, and must not wait for a quiet topic.
         """
-        assert self._consumer is not None, "call start() first"
+        assert self._consumer is not None
         limit = self.settings.batch_max_records
         wait_s = self.settings.batch_max_ms / 1000 / (4 if self._decoding.busy else 1)
         deadline = time.monotonic() + wait_s
