@@ -20,6 +20,7 @@ no foreign exception type leaks through the public API.
     ├── AuditUnavailableError        fail_closed: the action cannot be recorded, so it must not run
     ├── SpoolError                   the local disk spool cannot be written
     │   └── SpoolFullError           the spool reached its configured size limit
+    ├── DecodeWorkerError            the materializer's decode worker died or failed (its batches are re-read)
     ├── StoreError                   the DuckDB store cannot be used
     │   ├── StoreLockedError         another process holds the database file
     │   └── RebuildMismatchError     rebuild --check: the live projection tables differ from a rebuild
@@ -91,6 +92,10 @@ class SpoolError(AgentTrailError):
 
 
 class SpoolFullError(SpoolError):
+    pass
+
+
+class DecodeWorkerError(AgentTrailError):
     pass
 
 

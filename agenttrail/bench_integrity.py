@@ -25,7 +25,7 @@ from pathlib import Path
 import duckdb
 
 from agenttrail._exceptions import AgentTrailError
-from agenttrail.bench import encoded_events
+from agenttrail.bench.events import encoded_events
 from agenttrail.broker import EmbeddedBroker
 from agenttrail.config import Settings, load_settings
 from agenttrail.consumers.batch import Batch, Projection

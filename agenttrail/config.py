@@ -7,6 +7,7 @@ key to fix, because that is what an operator can act on.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, Literal
 
@@ -62,6 +63,8 @@ class Settings(BaseSettings):
     batch_max_records: int = Field(default=5000, ge=1)
     batch_max_ms: int = Field(default=100, ge=1)
     future_skew_s: int = Field(default=300, ge=0)
+    # Decode in a second process; it only pays with a core to spare, so not on one CPU.
+    decode_worker: bool = Field(default_factory=lambda: (os.cpu_count() or 1) > 1)
 
     # Alert delivery: AGENTTRAIL_WEBHOOKS is a JSON list of {name, url, secret, format, kinds}.
     webhooks: list[WebhookEndpoint] = Field(default_factory=list)

@@ -8,16 +8,20 @@ kept, never the bytes.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from agenttrail._exceptions import DecodeError, UnknownSchemaError
 from agenttrail.consumers.currencies import ISO_4217
 from agenttrail.schemas.codec import HEADER_BYTES, Codec
-from agenttrail.schemas.fingerprints import FINGERPRINT_PATTERN, looks_like_secret
+from agenttrail.schemas.fingerprints import FINGERPRINT_PATTERN, SECRET_CANDIDATES_RE2, looks_like_secret
 
 _HEX32 = re.compile(r"^[0-9a-f]{32}$")
 _HEX16 = re.compile(r"^[0-9a-f]{16}$")
@@ -34,9 +38,8 @@ EVENT_COLUMNS = (
     "prev_hash", "event_hash", "schema_fingerprint", "kafka_topic", "kafka_partition", "kafka_offset", "raw",
 )
 
-EVENT_ID, TENANT, EVENT_HASH = (EVENT_COLUMNS.index(c) for c in ("event_id", "tenant", "event_hash"))
-WHERE = slice(EVENT_COLUMNS.index("kafka_topic"), EVENT_COLUMNS.index("kafka_offset") + 1)
-RAW = EVENT_COLUMNS.index("raw")
+EVENT_ID, TENANT, ACTION_TYPE, EVENT_HASH = (
+    EVENT_COLUMNS.index(c) for c in ("event_id", "tenant", "action_type", "event_hash"))
 
 
 @dataclass(frozen=True)
@@ -47,14 +50,6 @@ class Rejection:
     detail: str
     redacted: bool = False
     event: dict[str, Any] | None = None
-
-
-@dataclass
-class Intake:
-    """The rows one batch of Kafka records turns into."""
-
-    events: list[tuple[Any, ...]] = field(default_factory=list)
-    quarantine: list[dict[str, Any]] = field(default_factory=list)
 
 
 def check(event: dict[str, Any], received_at: datetime, future_skew: timedelta) -> Rejection | None:
@@ -107,6 +102,44 @@ def _secret_field(event: dict[str, Any]) -> str | None:
     return None
 
 
+def suspects(events: pa.Table, received_at: datetime, future_skew: timedelta) -> list[int]:
+    """Row indexes of ``events`` (EVENT_SCHEMA) that ``check`` might reject, found column-wise.
+
+    An over-approximation of ``check``, never its replacement: every row ``check`` rejects is
+    in the answer, and ``check`` itself judges the rows that are, so reasons and details come
+    from one place. Each test below mirrors one rule above and may only flag *more* rows
+    (RE2's ``$`` is stricter than Python's, a value with no visible ASCII character may be
+    blank, any non-ASCII text is a secret candidate). A rule added to ``check`` needs its
+    mirror here, or it only runs on rows that some other mirror flags.
+    """
+    column = events.column
+    latest = pa.scalar(received_at + future_skew, type=events.schema.field("occurred_at").type)
+    masks = [
+        *(pc.invert(pc.match_substring_regex(column(name), "[!-~]"))
+          for name in ("tenant", "agent_id", "principal_id", "event_id")),
+        pc.invert(pc.match_substring_regex(column("action_type"), _ACTION_TYPE.pattern)),
+        pc.invert(pc.match_substring_regex(column("trace_id"), _HEX32.pattern)),
+        pc.invert(pc.match_substring_regex(column("span_id"), _HEX16.pattern)),
+        pc.greater(column("occurred_at"), latest),
+        pc.and_(pc.is_valid(column("cost_currency")),
+                pc.invert(pc.is_in(column("cost_currency"), value_set=pa.array(sorted(ISO_4217))))),
+        *(pc.less(column(name), 0) for name in ("cost_amount", "input_tokens", "output_tokens", "duration_us")),
+        pc.invert(pc.match_substring_regex(column("token_fingerprint"), FINGERPRINT_PATTERN.pattern)),
+        *(pc.match_substring_regex(column(name), SECRET_CANDIDATES_RE2)
+          for name in ("action_name", "resource_id", "error_message")),
+    ]
+    flagged = pc.fill_null(functools.reduce(pc.or_kleene, masks), False)
+    rows = set(pc.indices_nonzero(flagged).to_pylist())
+    first = 0
+    for chunk in column("attributes").chunks:  # MapArrays; offsets index into all of .keys/.items
+        for part in (chunk.keys, chunk.items):
+            texts = pa.ListArray.from_arrays(chunk.offsets, part)
+            secret = pc.match_substring_regex(texts.flatten(), SECRET_CANDIDATES_RE2)
+            rows.update(pc.add(pc.filter(texts.value_parent_indices(), secret), first).to_pylist())
+        first += len(chunk)
+    return sorted(rows)
+
+
 def flatten(event: dict[str, Any], raw: bytes, store_seq: int, received_at: datetime,
             topic: str, partition: int, offset: int) -> tuple[Any, ...]:
     """One events row, in EVENT_COLUMNS order."""
@@ -157,3 +190,17 @@ def quarantine_row(rejection: Rejection, raw: bytes | None, received_at: datetim
         "raw": None if rejection.redacted else data, "raw_sha256": hashlib.sha256(data).hexdigest(),
         "redacted": rejection.redacted,
     }
+
+
+def conflict(event_id: str, tenant: str) -> Rejection:
+    """An event id seen before with different bytes: never silently skipped."""
+    return Rejection("conflicting_duplicate", f"event_id {event_id} was already stored with different bytes",
+                     event={"event_id": event_id, "tenant": tenant})
+
+
+def refused(event: dict[str, Any]) -> Rejection:
+    """An ``audit.refused`` event stands in for one the producer refused; the refusal is quarantined too."""
+    attributes = event["attributes"]
+    detail = f"{attributes.get('reason', '?')}: {attributes.get('detail', '')}"
+    return Rejection("refused_by_producer", detail,
+                     event={"event_id": attributes.get("refused_event_id"), "tenant": event["tenant"]})

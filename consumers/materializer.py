@@ -3,6 +3,13 @@
 The materializer owns batching and offsets; projections only implement
 ``apply(batch, tx)``. Offsets live in DuckDB beside the rows they produced, so
 a crash anywhere resumes from the last commit with nothing lost or doubled.
+
+It is a pipeline (``consumers/pipeline.py``): this process polls batch N+1 and
+commits batch N-1 while the decode worker (``consumers/worker.py``) turns batch
+N into an Arrow table. Store order (``store_seq``) is assigned here at commit, batches
+commit in poll order, and a batch's offsets commit only with its own rows, so
+batches in flight are simply read again after a crash. Any failure drops them
+and rewinds the consumer to the committed offsets before it is raised.
 Partitions are assigned manually (no consumer group). The broker's identity
 (topic ids) is stored with the offsets: a broker that forgot its log, like the
 embedded one after a restart, has new topic ids, and the stored offsets are
@@ -16,7 +23,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import duckdb
@@ -30,23 +37,13 @@ from agenttrail.consumers.batch import (
     QUARANTINE_SCHEMA,
     Batch,
     Projection,
-    event_table,
 )
 from agenttrail.consumers.control_intake import control_rows, store_control
-from agenttrail.consumers.intake import (
-    EVENT_HASH,
-    EVENT_ID,
-    RAW,
-    TENANT,
-    WHERE,
-    Rejection,
-    check,
-    decode,
-    flatten,
-    quarantine_row,
-)
+from agenttrail.consumers.decoding import Decoded
+from agenttrail.consumers.intake import conflict, quarantine_row
+from agenttrail.consumers.pipeline import DecodePipeline, InFlight
 from agenttrail.consumers.projections import default_projections
-from agenttrail.consumers.store import sql
+from agenttrail.consumers.store import insert_new_events, sql
 from agenttrail.kafka import (
     KafkaConsumer,
     make_consumer,
@@ -60,7 +57,11 @@ from agenttrail.schemas.codec import Codec, control_codec, default_codec
 log = logging.getLogger("agenttrail.materializer")
 
 # Where a batch's time goes, accumulated in Materializer.timings (seconds, time.perf_counter).
-PHASES = ("poll", "decode", "validate", "arrow", "insert", "commit", "outbox")
+# The first phases are this process's and add up to its run time ("decode here": batches decoded
+# in this process while the worker starts); decode / validate / arrow are the worker's (and those
+# "decode here" batches'), which overlap them. "worker cpu" is the worker's CPU time (not a phase).
+PHASES = ("poll", "submit", "decode here", "wait", "insert", "commit", "outbox", "decode", "validate", "arrow")
+WORKER_CPU = "worker cpu"
 
 
 @dataclass
@@ -96,7 +97,8 @@ class Materializer:
         self._next_outbox = self._max("SELECT max(outbox_id) FROM outbox") + 1
         self._publisher: Any = None
         self._outbox_dirty = True  # unknown at start: a crash may have left committed rows unpublished
-        self.timings: dict[str, float] = dict.fromkeys(PHASES, 0.0)
+        self.timings: dict[str, float] = dict.fromkeys((*PHASES, WORKER_CPU), 0.0)
+        self._decoding = DecodePipeline(self.codec, self._skew, self.timings, use_worker=settings.decode_worker)
 
     # -- start -----------------------------------------------------------------------------------
 
@@ -126,7 +128,9 @@ class Materializer:
         self._consumer = consumer
 
     def close(self) -> None:
+        """Stop consuming; batches in flight are dropped, the next start() re-reads them."""
         self._idle(stopping=True)
+        self._decoding.close()
         if self._consumer is not None:
             self._consumer.close()
             self._consumer = None
@@ -145,23 +149,50 @@ class Materializer:
                 on_batch(result)
 
     def step(self) -> BatchResult | None:
-        """Poll one batch, commit it, publish the outbox; None when nothing arrived."""
-        t0 = time.perf_counter()
-        records = self._collect()
-        self.timings["poll"] += time.perf_counter() - t0
-        result = self.process(records) if records else None
-        if result is None:
-            self._idle()
-        t1 = time.perf_counter()
+        """Poll a batch, take the worker's result for the one before it, hand over the new one, commit.
+
+        Returns the committed batch, or None when none was committed. While records keep
+        coming, one batch is in the worker between steps; a step that polls nothing commits
+        it. A result is always taken before the next batch is sent, so the two processes
+        never both write into a full socket. On any error the batches in flight are dropped
+        and the consumer closed, so the next step() re-reads them from the committed offsets.
+        """
+        clock, timings = time.perf_counter, self.timings
+        if self._consumer is None:
+            self.start()
+        try:
+            t0 = clock()
+            records = self._collect()
+            timings["poll"] += clock() - t0
+            done = self._decoding.take()
+            if records:
+                control = [r for r in records if r.topic == self.control_topic]
+                actions = [r for r in records if r.topic != self.control_topic] if control else records
+                self._decoding.submit(actions, control)
+            result = None
+            if done is not None:
+                result = self._commit(*done)
+                self._decoding.start_worker()
+            elif not records:
+                self._idle()
+        except BaseException:
+            self.close()
+            raise
+        t1 = clock()
         self.publish_outbox()
-        self.timings["outbox"] += time.perf_counter() - t1
+        timings["outbox"] += clock() - t1
         return result
 
     def _collect(self) -> list[Any]:
-        """Poll until a poll returns less than the maximum, the batch is full, or ~batch_max_ms."""
-        assert self._consumer is not None, "call start() first"
+        """Poll until a poll returns less than the maximum, the batch is full, or ~batch_max_ms.
+
+        With a batch in the worker, wait at most a quarter of that: the batch in flight
+        is committed only after this poll, and must not wait for a quiet topic.
+        """
+        assert self._consumer is not None
         limit = self.settings.batch_max_records
-        deadline = time.monotonic() + self.settings.batch_max_ms / 1000
+        wait_s = self.settings.batch_max_ms / 1000 / (4 if self._decoding.busy else 1)
+        deadline = time.monotonic() + wait_s
         records: list[Any] = []
         with map_kafka_errors(self.bootstrap):
             while len(records) < limit:
@@ -175,78 +206,37 @@ class Materializer:
 
     # -- one transaction -------------------------------------------------------------------------
 
-    def process(self, records: Sequence[Any]) -> BatchResult:
-        """Store a batch of Kafka records exactly once; safe to call with records seen before."""
-        received_at = datetime.now(UTC)
-        control_records = [r for r in records if r.topic == self.control_topic]
-        if control_records:
-            records = [r for r in records if r.topic != self.control_topic]
-        rows: list[tuple[Any, ...]] = []
-        quarantined: list[dict[str, Any]] = []
-        seen: dict[str, str] = {}
-        duplicates = 0
-        offsets: dict[tuple[str, int], int] = {}
-        clock, decoding = time.perf_counter, 0.0
-        started = clock()
-        for record in records:
-            offsets[(record.topic, record.partition)] = record.offset + 1
-            where = (received_at, record.topic, record.partition, record.offset)
-            t0 = clock()
-            event, rejection = decode(self.codec, record.value)
-            decoding += clock() - t0
-            if event is not None:
-                rejection = check(event, received_at, self._skew)
-            if rejection is not None:
-                quarantined.append(quarantine_row(rejection, record.value, *where))
-                continue
-            assert event is not None
-            row = flatten(event, record.value, self._next_seq + len(rows), *where)
-            previous = seen.get(event["event_id"])
-            if previous is not None:
-                if previous == row[EVENT_HASH]:
-                    duplicates += 1
-                else:
-                    quarantined.append(quarantine_row(_conflict(event), record.value, *where))
-                continue
-            seen[event["event_id"]] = row[EVENT_HASH]
-            rows.append(row)
-            if event["action"]["type"] == "audit.refused":
-                quarantined.append(quarantine_row(_refused(event), None, *where))
-
-        control, control_rejected = control_rows(control_records, control_codec(), received_at,
-                                                 self._next_seq + len(rows), self._skew)
+    def _commit(self, batch: InFlight, decoded: Decoded) -> BatchResult:
+        """Store one decoded batch, its quarantine and its offsets in one transaction."""
+        clock, timings = time.perf_counter, self.timings
+        t_insert = clock()
+        table = decoded.events
+        table = table.set_column(0, "store_seq", pc.add(table.column("store_seq"), self._next_seq))
+        quarantined, duplicates = list(decoded.quarantine), decoded.duplicates
+        control, control_rejected = control_rows(batch.control, control_codec(), batch.received_at,
+                                                 self._next_seq + decoded.events.num_rows, self._skew)
         quarantined.extend(control_rejected)
-        for record in control_records:
-            offsets[(record.topic, record.partition)] = record.offset + 1
-
-        timings = self.timings
-        t_arrow = clock()
-        timings["decode"] += decoding
-        timings["validate"] += t_arrow - started - decoding
         tx = self.con
         tx.begin()
         try:
-            table = event_table(rows)
-            t_insert = clock()
-            timings["arrow"] += t_insert - t_arrow
-            tx.register("batch_events", table)
-            inserted = {r[0] for r in tx.execute(sql("insert_events")).fetchall()}
-            tx.unregister("batch_events")
-            if len(inserted) < len(rows):
-                duplicates_now, conflicts = self._split_resends(tx, rows, inserted, received_at)
+            stored = insert_new_events(tx, table)
+            if stored.num_rows < table.num_rows:
+                is_new = pc.is_in(table.column("event_id"), value_set=stored.column("event_id"))
+                duplicates_now, conflicts = self._split_resends(tx, table.filter(pc.invert(is_new)),
+                                                                batch.received_at)
                 duplicates += duplicates_now
                 quarantined.extend(conflicts)
-                table = table.filter(pa.array([r[EVENT_ID] in inserted for r in rows]))
-            control_table, control_resends, control_conflicts = store_control(tx, control, received_at)
+            table = stored
+            control_table, control_resends, control_conflicts = store_control(tx, control, batch.received_at)
             duplicates += control_resends
             quarantined.extend(control_conflicts)
-            batch = Batch(events=table, received_at=received_at, quarantined=len(quarantined),
-                          duplicates=duplicates, offsets=offsets, control=control_table)
+            events = Batch(events=table, received_at=batch.received_at, quarantined=len(quarantined),
+                           duplicates=duplicates, offsets=batch.offsets, control=control_table)
             for projection in self.projections:
-                projection.apply(batch, tx)
-            self._queue_alerts(tx, table, received_at)
+                projection.apply(events, tx)
+            self._queue_alerts(tx, table, batch.received_at)
             self._insert_quarantine(tx, quarantined)
-            for (topic, partition), next_offset in offsets.items():
+            for (topic, partition), next_offset in batch.offsets.items():
                 tx.execute(sql("upsert_offset"), {"topic": topic, "partition": partition,
                                                   "next_offset": next_offset,
                                                   "topic_id": self._topic_ids.get(topic, "")})
@@ -259,20 +249,21 @@ class Materializer:
         except BaseException:
             tx.rollback()
             raise
-        self._next_seq += len(rows) + len(control)
-        stored = len(inserted) + control_table.num_rows
-        return BatchResult(len(records) + len(control_records), stored, len(quarantined), duplicates)
+        self._next_seq += decoded.events.num_rows + len(control)
+        return BatchResult(batch.consumed, table.num_rows + control_table.num_rows, len(quarantined), duplicates)
 
-    def _split_resends(self, tx: duckdb.DuckDBPyConnection, rows: list[tuple[Any, ...]],
-                       inserted: set[str], received_at: datetime) -> tuple[int, list[dict[str, Any]]]:
+    def _split_resends(self, tx: duckdb.DuckDBPyConnection, resent: pa.Table,
+                       received_at: datetime) -> tuple[int, list[dict[str, Any]]]:
         """Events already stored: identical bytes are a harmless resend, different bytes a conflict."""
-        resent = {r[EVENT_ID]: r for r in rows if r[EVENT_ID] not in inserted}
-        stored = dict(tx.execute(sql("stored_hashes"), {"ids": list(resent)}).fetchall())
+        rows = resent.select(["event_id", "tenant", "event_hash", "raw", "kafka_topic", "kafka_partition",
+                              "kafka_offset"]).to_pylist()
+        stored = dict(tx.execute(sql("stored_hashes"), {"ids": [r["event_id"] for r in rows]}).fetchall())
         conflicts = [
-            quarantine_row(_conflict({"event_id": eid, "tenant": row[TENANT]}), row[RAW], received_at, *row[WHERE])
-            for eid, row in resent.items() if stored.get(eid) != row[EVENT_HASH]
+            quarantine_row(conflict(row["event_id"], row["tenant"]), row["raw"], received_at,
+                           row["kafka_topic"], row["kafka_partition"], row["kafka_offset"])
+            for row in rows if stored.get(row["event_id"]) != row["event_hash"]
         ]
-        return len(resent) - len(conflicts), conflicts
+        return len(rows) - len(conflicts), conflicts
 
     def _insert_quarantine(self, tx: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) -> None:
         if not rows:
@@ -345,7 +336,7 @@ class Materializer:
         return len(pending)
 
     def _idle(self, *, stopping: bool = False) -> None:
-        """A poll came back empty, or we stop: projections with ``on_idle(con, stopping)`` (the sealer) get a turn."""
+        """Nothing polled, or we stop: projections with ``on_idle(con, stopping)`` (the sealer) get a turn."""
         for projection in self.projections:
             on_idle = getattr(projection, "on_idle", None)
             if on_idle is not None:
@@ -355,14 +346,3 @@ class Materializer:
         [(value,)] = self.con.execute(query).fetchall()  # fetchall: DuckDB 2 refuses relations behind an open result
         return int(value) if value is not None else 0
 
-
-def _conflict(event: dict[str, Any]) -> Rejection:
-    return Rejection("conflicting_duplicate",
-                     f"event_id {event['event_id']} was already stored with different bytes", event=event)
-
-
-def _refused(event: dict[str, Any]) -> Rejection:
-    attributes = event["attributes"]
-    detail = f"{attributes.get('reason', '?')}: {attributes.get('detail', '')}"
-    return Rejection("refused_by_producer", detail,
-                     event={"event_id": attributes.get("refused_event_id"), "tenant": event["tenant"]})

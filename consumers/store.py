@@ -15,11 +15,13 @@ from importlib import resources
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from agenttrail._exceptions import StoreError, StoreLockedError
 from agenttrail.runtime import process_name
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 _LOCK_PID = re.compile(r"\(PID (\d+)\)")
 
 
@@ -73,7 +75,37 @@ def open_store(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnect
             con.execute(
                 "INSERT INTO store_meta VALUES ('schema_version', ?) ON CONFLICT DO NOTHING", [SCHEMA_VERSION]
             )
+            _upgrade(con)
     return con
+
+
+def _upgrade(con: duckdb.DuckDBPyConnection) -> None:
+    """Bring a store made by an older release to SCHEMA_VERSION, in one transaction."""
+    if con.execute("SELECT value FROM store_meta WHERE key = 'schema_version'").fetchall() == [("1",)]:
+        con.begin()
+        con.execute(sql("upgrade_event_keys"))
+        con.commit()
+
+
+def insert_new_events(tx: duckdb.DuckDBPyConnection, events: pa.Table) -> pa.Table:
+    """Insert the rows of ``events`` whose event_id is not stored yet, and return them.
+
+    Call inside the batch's transaction, with event ids unique within ``events``. The ids
+    go into event_keys first (its primary key decides what is new), then only new rows
+    into events.
+    """
+    tx.register("batch_events", events)
+    try:
+        new = tx.execute(sql("insert_event_keys")).fetchall()
+        if len(new) < events.num_rows:
+            events = events.filter(pc.is_in(events.column("event_id"), value_set=pa.array([r[0] for r in new],
+                                                                                          pa.string())))
+            tx.unregister("batch_events")
+            tx.register("batch_events", events)
+        tx.execute(sql("insert_events"))
+    finally:
+        tx.unregister("batch_events")
+    return events
 
 
 def restrict_to_reading(con: duckdb.DuckDBPyConnection) -> None:

@@ -24,23 +24,30 @@ from agenttrail._exceptions import ConfigError
 
 FINGERPRINT_PATTERN = re.compile(r"^hmac-sha256:[A-Za-z0-9_-]{1,16}:[0-9a-f]{64}$")
 
-_SECRET_SHAPES = re.compile(
-    r"""
-      \bBearer\s+[A-Za-z0-9._~+/-]{16,}=*           # HTTP bearer credentials
-    | \bBasic\s+[A-Za-z0-9+/]{16,}=*                # HTTP basic credentials
-    | \bsk-(?:proj-|ant-)?[A-Za-z0-9_-]{20,}        # OpenAI / Anthropic API keys
-    | \bgh[pousr]_[A-Za-z0-9]{36,}                  # GitHub tokens
-    | \bgithub_pat_[A-Za-z0-9_]{40,}
-    | \b(?:AKIA|ASIA)[0-9A-Z]{16}\b                 # AWS access key ids
-    | \bxox[abposr]-[A-Za-z0-9-]{10,}               # Slack tokens
-    | \bAIza[0-9A-Za-z_-]{35}                       # Google API keys
-    | \b[rs]k_(?:live|test)_[0-9A-Za-z]{16,}        # Stripe keys
-    | \beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}   # JWTs
-    | -----BEGIN\ [A-Z ]*PRIVATE\ KEY-----
-    | (?i:(?:api[_-]?key|secret|password|passwd|token)\s*[=:]\s*["']?[A-Za-z0-9/+_.-]{16,})
-    """,
-    re.VERBOSE,
+# The credential shapes: the single source of truth for both regular expressions below.
+SECRET_SHAPES = (
+    r"\bBearer\s+[A-Za-z0-9._~+/-]{16,}=*",  # HTTP bearer credentials
+    r"\bBasic\s+[A-Za-z0-9+/]{16,}=*",  # HTTP basic credentials
+    r"\bsk-(?:proj-|ant-)?[A-Za-z0-9_-]{20,}",  # OpenAI / Anthropic API keys
+    r"\bgh[pousr]_[A-Za-z0-9]{36,}",  # GitHub tokens
+    r"\bgithub_pat_[A-Za-z0-9_]{40,}",
+    r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b",  # AWS access key ids
+    r"\bxox[abposr]-[A-Za-z0-9-]{10,}",  # Slack tokens
+    r"\bAIza[0-9A-Za-z_-]{35}",  # Google API keys
+    r"\b[rs]k_(?:live|test)_[0-9A-Za-z]{16,}",  # Stripe keys
+    r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}",  # JWTs
+    r"-----BEGIN [A-Z ]*PRIVATE KEY-----",
+    r"(?i:(?:api[_-]?key|secret|password|passwd|token)\s*[=:]\s*[\"']?[A-Za-z0-9/+_.-]{16,})",
 )
+
+_SECRET_SHAPES = re.compile("|".join(SECRET_SHAPES))
+
+# The same shapes for RE2 (pyarrow.compute), for a vectorized pass that finds the few candidate
+# values; the Python expression then decides, so the verdict never rests on the two dialects
+# agreeing. On ASCII text they agree once RE2's ``\s`` is widened to Python's ASCII spaces; any
+# value with a non-ASCII character (where ``\b``, ``\s`` and case folding differ) is a candidate.
+SECRET_CANDIDATES_RE2 = "|".join(
+    [r"[^\x00-\x7f]", *(shape.replace(r"\s", r"[\s\x0b\x1c-\x1f]") for shape in SECRET_SHAPES)])
 
 
 def looks_like_secret(value: str) -> bool:

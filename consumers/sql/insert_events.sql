@@ -1,1 +1,1 @@
-INSERT INTO events BY NAME SELECT * FROM batch_events ON CONFLICT DO NOTHING RETURNING event_id
+INSERT INTO events BY NAME SELECT * FROM batch_events

@@ -1,0 +1,148 @@
+"""One bench run: every stage once, on a private embedded broker and a temporary directory."""
+
+from __future__ import annotations
+
+import gc
+import os
+import platform
+import secrets
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+from agenttrail.bench.ceiling import consume, produce
+from agenttrail.bench.events import encoded_events
+from agenttrail.bench.materializer import measure_materializer
+from agenttrail.bench.naive import measure_naive
+from agenttrail.bench.query import measure_query
+from agenttrail.bench.report import QUERY_RUNS, BenchError, BenchReport, CeilingResult
+from agenttrail.bench.sdk import measure_sdk
+from agenttrail.bench.table import measures
+from agenttrail.broker import EmbeddedBroker
+from agenttrail.config import Settings, load_settings
+from agenttrail.kafka import (
+    ensure_topics,
+)
+from agenttrail.schemas.codec import default_codec
+
+
+def _version(name: str) -> str:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "?"
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def machine_info() -> dict[str, Any]:
+    load = os.getloadavg() if hasattr(os, "getloadavg") else (0.0, 0.0, 0.0)
+    return {
+        "platform": platform.platform(),
+        "processor": _cpu_model(),
+        "cpu_count": os.cpu_count() or 0,
+        "python": platform.python_version(),
+        "kafka-python": _version("kafka-python"),
+        "duckdb": _version("duckdb"),
+        "fastavro": _version("fastavro"),
+        "pyarrow": _version("pyarrow"),
+        "load_average_at_start": [round(x, 2) for x in load],
+    }
+
+
+def _settings(bootstrap: str, work: Path, run_id: str, stage: str, key: str) -> Settings:
+    settings = load_settings(bootstrap=bootstrap, db=work / "bench.duckdb", spool_dir=work / "spool",
+                             fingerprint_key=key, topic_prefix=f"bench-{run_id}-{stage}")
+    ensure_topics(settings, bootstrap)
+    return settings
+
+
+def _advance(progress: Progress, task: TaskID) -> Callable[[int], None]:
+    return lambda n: progress.advance(task, n)
+
+
+def run_bench(*, events: int, query_events: int, console: Console, progress: bool = True) -> BenchReport:
+    """Run every stage once on a private embedded broker and return the measurements."""
+    if events < 1 or query_events < 1:
+        raise BenchError("events and query_events must be at least 1.")
+    machine = machine_info()
+    run_id, key = secrets.token_hex(4), secrets.token_urlsafe(32)
+    codec = default_codec()
+    started = time.perf_counter()
+    columns = (SpinnerColumn(), TextColumn("{task.description:<30}"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn())
+    bar = Progress(*columns, console=console, disable=not progress)
+    with tempfile.TemporaryDirectory(prefix="agenttrail-bench-") as tmp, EmbeddedBroker() as broker, bar:
+        work, bootstrap = Path(tmp), broker.bootstrap
+        tasks = {
+            "prepare": bar.add_task("encode events", total=events),
+            "ceiling": bar.add_task("(a) kafka-python ceiling", total=2 * events),
+            "sdk": bar.add_task("(b) SDK emit -> acked", total=events),
+            "materializer": bar.add_task("(c) materializer", total=events),
+            "naive": bar.add_task("(e) naive baseline", total=events),
+            "query": bar.add_task("(d) trail query", total=QUERY_RUNS + 1),
+        }
+        load = _settings(bootstrap, work, run_id, "load", key)
+        with _quiet_gc():
+            records = encoded_events(events, codec, _advance(bar, tasks["prepare"]))
+        avg_bytes = sum(len(value) for _, value in records) / len(records)
+
+        produce_s = produce(load, bootstrap, records, _advance(bar, tasks["ceiling"]))
+        del records
+        consume_s = consume(load, bootstrap, events, _advance(bar, tasks["ceiling"]))
+        ceiling = CeilingResult(messages=events, avg_bytes=avg_bytes, produce_seconds=produce_s,
+                                produce_per_s=events / produce_s, consume_seconds=consume_s,
+                                consume_per_s=events / consume_s)
+
+        sdk_settings = _settings(bootstrap, work, run_id, "sdk", key)
+        sdk = measure_sdk(sdk_settings, work / "spool" / "sdk", events, _advance(bar, tasks["sdk"]))
+        sdk.ratio_to_produce = sdk.events_per_s / ceiling.produce_per_s
+
+        materializer = measure_materializer(load, bootstrap, work / "bench.duckdb", events,
+                                    _advance(bar, tasks["materializer"]))
+        naive = measure_naive(load, bootstrap, work / "naive.duckdb", events, _advance(bar, tasks["naive"]))
+        materializer.ratio_to_consume = materializer.events_per_s / ceiling.consume_per_s
+        materializer.ratio_to_naive = materializer.events_per_s / naive.events_per_s
+
+        query = measure_query(work / "query.duckdb", query_events, _advance(bar, tasks["query"]))
+
+    report = BenchReport(events=events, query_events=query_events, machine=machine, ceiling=ceiling, sdk=sdk,
+                         materializer=materializer, naive=naive, query=query,
+                         seconds=time.perf_counter() - started)
+    report.measures = measures(report)
+    return report
+
+
+@contextmanager
+def _quiet_gc() -> Iterator[None]:
+    """Preparing the records is setup, not a measurement: keep the collector out of its way."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
