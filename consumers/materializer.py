@@ -56,7 +56,8 @@ from agenttrail.schemas.codec import Codec, control_codec, default_codec
 
 log = logging.getLogger("agenttrail.materializer")
 
-# Where a batch's time goes, accumulated in Materializer.timings (seconds, time.perf_counter).
+# Where a batch's time goes, accumulated in Materializer.timings (seconds, time.perf_counter);
+# each projection adds its own "project <name>" phase.
 # The first phases are this process's and add up to its run time ("decode here": batches decoded
 # in this process while the worker starts); decode / validate / arrow are the worker's (and those
 # "decode here" batches'), which overlap them. "worker cpu" is the worker's CPU time (not a phase).
@@ -232,8 +233,15 @@ class Materializer:
             quarantined.extend(control_conflicts)
             events = Batch(events=table, received_at=batch.received_at, quarantined=len(quarantined),
                            duplicates=duplicates, offsets=batch.offsets, control=control_table)
+            t_project = clock()
+            timings["insert"] += t_project - t_insert
             for projection in self.projections:
                 projection.apply(events, tx)
+                t_next = clock()
+                timings[f"project {projection.name}"] = timings.get(f"project {projection.name}", 0.0) + (
+                    t_next - t_project)
+                t_project = t_next
+            t_insert = t_project
             self._queue_alerts(tx, table, batch.received_at)
             self._insert_quarantine(tx, quarantined)
             for (topic, partition), next_offset in batch.offsets.items():

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from agenttrail.bench_chains import CHAIN_SIZE, measure_chain_query, measure_ingest
+from agenttrail.bench.chains import CHAIN_SIZE, measure_chain_query, measure_ingest
 from tests.fixtures import SettingsFactory
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from agenttrail.bench_integrity import measure_sealing_cost, measure_verify
+from agenttrail.bench.integrity import measure_sealing_cost, measure_verify
 from agenttrail.config import Settings
 
 

@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import duckdb
 
 from agenttrail.bench.report import STALL_S, BenchError, MaterializerResult
 from agenttrail.config import Settings
+from agenttrail.consumers.batch import Projection
 from agenttrail.consumers.materializer import WORKER_CPU, Materializer
 from agenttrail.consumers.store import open_store
 
 
 def measure_materializer(settings: Settings, bootstrap: str, db: Path, expected: int,
-                 on_progress: Callable[[int], None]) -> MaterializerResult:
+                         on_progress: Callable[[int], None], *,
+                         projections: Sequence[Projection] | None = None) -> MaterializerResult:
+    """``projections=()`` measures the pipeline alone (what the naive baseline does too); None, all of them."""
     con = open_store(db)
-    materializer = Materializer(settings, bootstrap, con)
+    materializer = Materializer(settings, bootstrap, con, projections=projections)
     try:
         materializer.start()
         done, batches, last_progress = 0, 0, time.monotonic()

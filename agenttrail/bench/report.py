@@ -16,6 +16,9 @@ TARGETS = {
     "materializer_vs_consume": 0.5,  # materializer events/s over raw consume msgs/s, at least
     "materializer_vs_consume_stretch": 0.6,
     "query_p50_ms": 100.0,  # trail query p50, at most
+    "chain_query_p50_ms": 50.0,  # chain query for one event over query_events stored events, at most
+    "verify_events_per_s": 200_000.0,  # verify re-hashing throughput, at least
+    "sealing_share": 0.15,  # share of ingest time spent sealing Merkle checkpoints, at most
 }
 
 ACTION_BLOCKS_MAX = 20_000  # ``with trail.action`` blocks timed (each also emits one event)
@@ -114,6 +117,9 @@ class BenchReport:
     materializer: MaterializerResult
     naive: NaiveResult
     query: QueryResult
+    projected: MaterializerResult  # (f) the same topic with every projection
+    verify: dict[str, Any]  # (g) agenttrail verify over the store (f) wrote
+    chain_query: dict[str, Any]  # (h) the chain query over query_events stored events
     seconds: float
     measures: list[Measure] = field(default_factory=list)
 

@@ -10,6 +10,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import asdict
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,9 @@ from rich.progress import (
 )
 
 from agenttrail.bench.ceiling import consume, produce
+from agenttrail.bench.chains import measure_chain_query
 from agenttrail.bench.events import encoded_events
+from agenttrail.bench.integrity import measure_verify
 from agenttrail.bench.materializer import measure_materializer
 from agenttrail.bench.naive import measure_naive
 from agenttrail.bench.query import measure_query
@@ -104,6 +107,9 @@ def run_bench(*, events: int, query_events: int, console: Console, progress: boo
             "materializer": bar.add_task("(c) materializer", total=events),
             "naive": bar.add_task("(e) naive baseline", total=events),
             "query": bar.add_task("(d) trail query", total=QUERY_RUNS + 1),
+            "projected": bar.add_task("(f) with every projection", total=events),
+            "verify": bar.add_task("(g) verify", total=1),
+            "chains": bar.add_task("(h) chain query", total=1),
         }
         load = _settings(bootstrap, work, run_id, "load", key)
         with _quiet_gc():
@@ -122,15 +128,23 @@ def run_bench(*, events: int, query_events: int, console: Console, progress: boo
         sdk.ratio_to_produce = sdk.events_per_s / ceiling.produce_per_s
 
         materializer = measure_materializer(load, bootstrap, work / "bench.duckdb", events,
-                                    _advance(bar, tasks["materializer"]))
+                                            _advance(bar, tasks["materializer"]), projections=())
         naive = measure_naive(load, bootstrap, work / "naive.duckdb", events, _advance(bar, tasks["naive"]))
         materializer.ratio_to_consume = materializer.events_per_s / ceiling.consume_per_s
         materializer.ratio_to_naive = materializer.events_per_s / naive.events_per_s
 
         query = measure_query(work / "query.duckdb", query_events, _advance(bar, tasks["query"]))
 
+        projected = measure_materializer(load, bootstrap, work / "projected.duckdb", events,
+                                         _advance(bar, tasks["projected"]))
+        verified = measure_verify(work / "projected.duckdb", key_file=load.signing_key_path)
+        bar.advance(tasks["verify"])
+        chain_query = measure_chain_query(work / "chains.duckdb", events=query_events)
+        bar.advance(tasks["chains"])
+
     report = BenchReport(events=events, query_events=query_events, machine=machine, ceiling=ceiling, sdk=sdk,
-                         materializer=materializer, naive=naive, query=query,
+                         materializer=materializer, naive=naive, query=query, projected=projected,
+                         verify=asdict(verified), chain_query=chain_query,
                          seconds=time.perf_counter() - started)
     report.measures = measures(report)
     return report

@@ -54,6 +54,32 @@ def measures(report: BenchReport) -> list[Measure]:
                 note=f"{q.rows_returned} rows, max {q.max_ms:.1f} ms"),
         Measure("(d) query", "load (INSERT … SELECT over range)", q.load_seconds, "s"),
     ]
+    return rows + _projection_rows(report)
+
+
+def _projection_rows(report: BenchReport) -> list[Measure]:
+    """(f) what the projections cost on the same topic, (g) verify, (h) the chain query."""
+    p, v, c = report.projected, report.verify, report.chain_query
+    total = sum(seconds for phase, seconds in p.phases.items() if phase not in WORKER_PHASES) or 1.0
+    sealing = p.phases.get("project checkpoints", 0.0) / total
+    rows = [
+        Measure("(f) projections", "topic -> committed rows, every projection", p.events_per_s, "ev/s"),
+        Measure("(f) projections", "÷ (c) without projections", p.events_per_s / report.materializer.events_per_s,
+                "x"),
+    ]
+    rows += [Measure("(f) projections", f"  time in {phase}", seconds / p.events * 1e6, "µs/ev")
+             for phase, seconds in p.phases.items() if phase.startswith("project ")]
+    rows += [
+        Measure("(f) projections", "sealing Merkle checkpoints, share of ingest time", sealing * 100, "%",
+                f"≤ {TARGETS['sealing_share']:.0%}", sealing <= TARGETS["sealing_share"]),
+        Measure("(g) verify", f"re-hash and check {v['events']:,} events, {v['checkpoints']} checkpoints",
+                v["events_per_s"], "ev/s", f"≥ {TARGETS['verify_events_per_s']:,.0f} ev/s",
+                v["events_per_s"] >= TARGETS["verify_events_per_s"],
+                note="clean" if not v["problems"] else f"{v['problems']} problems"),
+        Measure("(h) chains", f"chain query, {c['rows_per_chain']}-event chain in {c['events']:,} events, p50",
+                c["p50_ms"], "ms", f"≤ {TARGETS['chain_query_p50_ms']:g} ms",
+                c["p50_ms"] <= TARGETS["chain_query_p50_ms"], note=f"max {c['max_ms']:.1f} ms"),
+    ]
     return rows
 
 
