@@ -18,15 +18,18 @@ import duckdb
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from agenttrail._exceptions import AgentTrailError
 from agenttrail.broker import EmbeddedBroker
 from agenttrail.chaintree import chain_tree
-from agenttrail.config import load_settings
+from agenttrail.config import Settings, load_settings
 from agenttrail.consumers.store import open_store
 from agenttrail.kafka import ensure_topics
-from agenttrail.output import render
+from agenttrail.output import inert, render
+from agenttrail.producers.control import publish_control
 from agenttrail.producers.fleet import Fleet
 from agenttrail.producers.trail import connect
 from agenttrail.queries import run_query
+from agenttrail.schemas.control import BudgetSet, ControlPayload, TenantRegionsSet
 from agenttrail.service import Pipeline
 
 STORE_TIMEOUT_S = 120.0
@@ -54,6 +57,9 @@ def run_demo(db: Path, events: int, *, seed: int, console: Console) -> DemoRepor
         first_seq = con.execute("SELECT coalesce(max(store_seq), 0) FROM events").fetchone()[0]
         pipeline = Pipeline(settings, broker.bootstrap, con).start()
         stack.callback(pipeline.stop)
+        changes = _declare_governance(settings, broker.bootstrap)
+        if not pipeline.wait_until_stored(changes, STORE_TIMEOUT_S):
+            raise AgentTrailError("The demo's budgets and region rules were not stored in time.")
         trail = connect(tenant="demo", agent_id="fleet-simulator", agent_version="0.1.0",
                         region="local", principal="service:demo", settings=settings)
         started = time.perf_counter()
@@ -64,7 +70,7 @@ def run_demo(db: Path, events: int, *, seed: int, console: Console) -> DemoRepor
 
             def tick(submitted: int) -> None:
                 progress.update(produced_bar, completed=submitted)
-                progress.update(stored_bar, completed=pipeline.stats.stored)
+                progress.update(stored_bar, completed=pipeline.stats.stored - changes)
 
             fleet_report = Fleet(trail, seed=seed).run(events, on_progress=tick)
             trail.close()
@@ -72,13 +78,32 @@ def run_demo(db: Path, events: int, *, seed: int, console: Console) -> DemoRepor
             progress.update(produced_bar, total=produced, completed=produced)
             progress.update(stored_bar, total=produced)
             deadline = time.monotonic() + STORE_TIMEOUT_S
-            while not pipeline.wait_until_stored(produced, 0.1) and time.monotonic() < deadline:
-                progress.update(stored_bar, completed=pipeline.stats.stored)
-            progress.update(stored_bar, completed=pipeline.stats.stored)
-        report = DemoReport(produced, pipeline.stats.stored, pipeline.stats.duplicates,
+            while not pipeline.wait_until_stored(produced + changes, 0.1) and time.monotonic() < deadline:
+                progress.update(stored_bar, completed=pipeline.stats.stored - changes)
+            progress.update(stored_bar, completed=pipeline.stats.stored - changes)
+        pipeline.stop()  # seals the last checkpoint before the report reads it
+        report = DemoReport(produced, pipeline.stats.stored - changes, pipeline.stats.duplicates,
                             pipeline.stats.quarantined, time.perf_counter() - started)
         _print_report(console, con, report, first_seq, fleet_report.sample_root_event_id)
         return report
+
+
+def _declare_governance(settings: Settings, bootstrap: str) -> int:
+    """The budgets and region rule the demo's fleet runs under, as audited control events; returns how many.
+
+    Every agent starts capped (``agent:*``), one tenant has a monthly budget its fleet
+    overruns, and one tenant keeps its data in the EU while its agents call US models.
+    """
+    changes: list[tuple[str, ControlPayload]] = [
+        *((tenant, BudgetSet(scope="agent:*", limit="2.00", currency=currency, period="day", on_exceed="suspend"))
+          for tenant, currency in (("acme", "EUR"), ("globex", "USD"), ("initech", "USD"), ("umbrella", "USD"))),
+        ("umbrella", BudgetSet(scope="tenant:umbrella", limit="100.00", currency="USD", period="month")),
+        ("acme", TenantRegionsSet(regions=["eu-west-1", "eu-central-1"])),
+    ]
+    for tenant, payload in changes:
+        publish_control(settings, bootstrap, tenant, payload, actor="service:demo", via="demo",
+                        reason="the demo's governance")
+    return len(changes)
 
 
 def _print_report(console: Console, con: duckdb.DuckDBPyConnection, report: DemoReport, first_seq: int,
@@ -90,6 +115,11 @@ def _print_report(console: Console, con: duckdb.DuckDBPyConnection, report: Demo
     )
     console.print("[bold]This run, per tenant[/bold]")
     render(run_query(con, "events_by_tenant", {"after_seq": str(first_seq)}), "table", console=console)
+    console.print("[bold]Governance[/bold] (agenttrail alerts, query locality-violations, verify)")
+    render(run_query(con, "governance_summary", {"after_seq": str(first_seq)}), "table", console=console)
+    alerts = run_query(con, "alerts", {"limit": "3"}).column("summary").to_pylist()
+    for summary in alerts:
+        console.print(f"  {inert(summary)}")
     if sample:
         console.print("[bold]A sample operation chain[/bold] (agenttrail query chain --param event_id=" + sample + "):")
         console.print(chain_tree(run_query(con, "chain", {"event_id": sample})))

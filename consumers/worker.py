@@ -147,5 +147,11 @@ def serve(conn: Connection) -> None:
 
 
 if __name__ == "__main__":
-    with suppress(KeyboardInterrupt, BrokenPipeError, EOFError, ConnectionError):
-        serve(Connection(int(sys.argv[1])))
+    try:
+        with suppress(KeyboardInterrupt, BrokenPipeError, EOFError, ConnectionError):
+            serve(Connection(int(sys.argv[1])))
+    finally:
+        # Frozen objects are never freed: unfreeze, so the interpreter's teardown releases
+        # DuckDB's objects and its bindings do not report them as leaked.
+        gc.unfreeze()
+        gc.enable()

@@ -160,6 +160,8 @@ def test_demo_runs_end_to_end_and_reports(tmp_path: Path) -> None:
     result = agenttrail("demo", "--events", "400", cwd=tmp_path, timeout=180)
     assert result.returncode == 0, result.stderr
     assert "stored" in result.stdout and "A sample operation chain" in result.stdout
+    assert "budget alerts" in result.stdout and "signed checkpoints" in result.stdout
+    assert "leaked" not in result.stderr and "Traceback" not in result.stderr
     assert (tmp_path / "agenttrail.duckdb").exists()
     again = agenttrail("query", "events_by_tenant", "--json", cwd=tmp_path)
     assert sum(row["events"] for row in json.loads(again.stdout)) >= 400
