@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hmac
 import io
+import json
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -19,17 +20,44 @@ import pyarrow as pa
 import pyarrow.ipc
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
 
-from agenttrail._exceptions import AgentTrailError, QueryError, UnknownQueryError
+from agenttrail._exceptions import (
+    AgentTrailError,
+    AuditUnavailableError,
+    EventError,
+    QueryError,
+    UnknownQueryError,
+)
 from agenttrail.output import render, to_records
 from agenttrail.queries import list_queries, run_query, run_sql
+from agenttrail.schemas.control import ControlEvent, ControlPayload, parse_payload
 
 ARROW_STREAM = "application/vnd.apache.arrow.stream"
 
 
+Publish = Callable[[str, ControlPayload, str, str | None], ControlEvent]
+
+
+class ControlChange(BaseModel):
+    """The body of ``POST /v1/control/{kind}``: the payload is validated by the kind's class."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tenant: str = Field(min_length=1)
+    actor: str = Field(pattern=r"^(human|agent|service):.+$")
+    reason: str | None = None
+    payload: dict[str, Any] = Field(default_factory=dict)
+
+
 def create_app(cursor_factory: Callable[[], duckdb.DuckDBPyConnection], *, token: str | None,
-               auth_reads: bool, stats: Callable[[], dict[str, Any]] | None = None) -> FastAPI:
-    """``cursor_factory`` gives a fresh read cursor per request; ``token`` guards writes (and reads with auth)."""
+               auth_reads: bool, stats: Callable[[], dict[str, Any]] | None = None,
+               publish: Publish | None = None) -> FastAPI:
+    """``cursor_factory`` gives a fresh read cursor per request; ``token`` guards writes (and reads with auth).
+
+    ``publish(tenant, payload, actor, reason)`` records a control event (fail-closed); without
+    it the control endpoint answers 503.
+    """
     app = FastAPI(title="AgentTrail", version="0.1.0", docs_url="/docs", redoc_url=None)
 
     def require_token(authorization: Annotated[str | None, Header()] = None) -> None:
@@ -41,7 +69,8 @@ def create_app(cursor_factory: Callable[[], duckdb.DuckDBPyConnection], *, token
 
     @app.exception_handler(AgentTrailError)
     async def explain(_: Request, exc: AgentTrailError) -> JSONResponse:
-        status = 404 if isinstance(exc, UnknownQueryError) else 400 if isinstance(exc, QueryError) else 500
+        status = (404 if isinstance(exc, UnknownQueryError) else 400 if isinstance(exc, QueryError | EventError)
+                  else 503 if isinstance(exc, AuditUnavailableError) else 500)
         return JSONResponse({"error": type(exc).__name__, "detail": str(exc)}, status_code=status)
 
     @app.get("/healthz")
@@ -61,6 +90,14 @@ def create_app(cursor_factory: Callable[[], duckdb.DuckDBPyConnection], *, token
         params = {k: v for k, v in request.query_params.items() if k != "format"}
         with cursor_factory() as cursor:
             return _respond(run_query(cursor, name, params), request, format)
+
+    @app.post("/v1/control/{kind}", dependencies=[Depends(require_token)], status_code=202)
+    def post_control(kind: str, change: ControlChange) -> dict[str, str]:
+        if publish is None:
+            raise HTTPException(status_code=503, detail="This server records no control events.")
+        payload = parse_payload(kind, json.dumps(change.payload))
+        event = publish(change.tenant, payload, change.actor, change.reason)
+        return {"event_id": event.event_id, "kind": event.kind, "tenant": event.tenant}
 
     @app.get("/v1/sql", dependencies=reads)
     def get_sql(request: Request, q: Annotated[str, Query(max_length=20_000)], format: str = "json") -> Response:

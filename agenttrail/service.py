@@ -27,7 +27,9 @@ from agenttrail.config import Settings
 from agenttrail.consumers.materializer import BatchResult, Materializer
 from agenttrail.consumers.store import open_store, restrict_to_reading
 from agenttrail.kafka import ensure_topics
+from agenttrail.producers.control import publish_control
 from agenttrail.runtime import remove_state, write_state
+from agenttrail.schemas.control import ControlEvent, ControlPayload
 from agenttrail.schemas.fingerprints import Fingerprinter
 from agenttrail.webhooks import WebhookSender
 
@@ -147,8 +149,11 @@ def serve(settings: Settings, *, auth_reads: bool, announce: Any = print) -> Non
         if token is None:
             token = secrets.token_urlsafe(24)
             announce(f"API token for writes (shown once, not stored): {token}")
+        def publish(tenant: str, payload: ControlPayload, actor: str, reason: str | None) -> ControlEvent:
+            return publish_control(settings, bootstrap, tenant, payload, actor=actor, via="http", reason=reason)
+
         app = create_app(con.cursor, token=token, auth_reads=auth_reads,
-                         stats=lambda: asdict(pipeline.stats))
+                         stats=lambda: asdict(pipeline.stats), publish=publish)
         sock = socket.create_server((settings.host, settings.port))
         host, port = sock.getsockname()[:2]
         url = f"http://{host}:{port}"

@@ -156,6 +156,35 @@ def test_serve_owns_broker_and_database_and_cli_queries_go_through_it(
     assert csv.status_code == 200 and csv.text.count("\n") == 26
 
 
+def test_a_budget_set_over_http_needs_the_token_and_becomes_an_audited_control_event(
+    served: tuple[Path, dict[str, str]]
+) -> None:
+    workdir, env = served
+    url = json.loads((workdir / "agenttrail.server.json").read_text())["url"]
+    change = {"tenant": "acme", "actor": "human:alice", "reason": "Q4 cap",
+              "payload": {"scope": "agent:billing-bot", "limit": "50.00", "currency": "USD", "period": "week"}}
+    assert httpx.post(f"{url}/v1/control/budget.set", json=change).status_code == 401
+    assert httpx.post(f"{url}/v1/control/budget.set", json=change,
+                      headers={"Authorization": "Bearer wrong"}).status_code == 401
+    admin = {"Authorization": f"Bearer {env['AGENTTRAIL_API_TOKEN']}"}
+    bad = httpx.post(f"{url}/v1/control/budget.set", json={**change, "payload": {"scope": "agent:x"}}, headers=admin)
+    assert bad.status_code == 400 and "limit" in bad.json()["detail"]
+    accepted = httpx.post(f"{url}/v1/control/budget.set", json=change, headers=admin)
+    assert accepted.status_code == 202, accepted.text
+    event_id = accepted.json()["event_id"]
+
+    budgets: list[dict[str, str]] = []
+    deadline = time.monotonic() + 30
+    while not budgets and time.monotonic() < deadline:
+        result = agenttrail("budget", "list", "--json", cwd=workdir, env=env)
+        budgets = json.loads(result.stdout) if result.returncode == 0 else []
+        time.sleep(0.2)
+    assert [(b["budget_id"], b["limit"], b["set_by"]) for b in budgets] == [
+        ("agent:billing-bot", "50.000000000", "human:alice")]
+    [logged] = json.loads(agenttrail("control", "--json", cwd=workdir, env=env).stdout)
+    assert (logged["event_id"], logged["via"], logged["reason"]) == (event_id, "http", "Q4 cap")
+
+
 def test_demo_runs_end_to_end_and_reports(tmp_path: Path) -> None:
     result = agenttrail("demo", "--events", "400", cwd=tmp_path, timeout=180)
     assert result.returncode == 0, result.stderr
