@@ -21,6 +21,7 @@ no foreign exception type leaks through the public API.
     ├── SpoolError                   the local disk spool cannot be written
     │   └── SpoolFullError           the spool reached its configured size limit
     ├── DecodeWorkerError            the materializer's decode worker died or failed (its batches are re-read)
+    ├── MaterializerError            the materializer stopped on a batch it cannot store
     ├── StoreError                   the DuckDB store cannot be used
     │   ├── StoreLockedError         another process holds the database file
     │   └── RebuildMismatchError     rebuild --check: the live projection tables differ from a rebuild
@@ -96,6 +97,10 @@ class SpoolFullError(SpoolError):
 
 
 class DecodeWorkerError(AgentTrailError):
+    pass
+
+
+class MaterializerError(AgentTrailError):
     pass
 
 

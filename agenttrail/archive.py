@@ -34,7 +34,7 @@ from agenttrail.consumers.batch import EVENT_SCHEMA, Batch
 from agenttrail.consumers.leaves import leaf_table, root_of
 from agenttrail.consumers.projections import default_projections
 from agenttrail.consumers.projections.checkpoints import store_checkpoint
-from agenttrail.consumers.store import open_store, sql
+from agenttrail.consumers.store import insert_new_events, open_store, sql
 from agenttrail.signing import Signer, key_id, public_pem, signature_holds
 from agenttrail.verify import Report, verify_store
 
@@ -126,9 +126,7 @@ def _load(con: duckdb.DuckDBPyConnection, checkpoint: Checkpoint, rows: pa.Table
     """One checkpoint's rows, its leaves and the projections' view of them, in one transaction."""
     con.begin()
     try:
-        con.register("batch_events", rows)
-        con.execute(sql("insert_events"))
-        con.unregister("batch_events")
+        insert_new_events(con, rows)  # fills event_keys too: the Kafka tail read after a restore dedupes
         leaves = _leaves(con, checkpoint)
         if root_of(leaves) != checkpoint.root:
             raise ArchiveError(f"Checkpoint {checkpoint.checkpoint_id}'s archived rows do not hash to its "

@@ -11,8 +11,10 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from standardwebhooks import Webhook
+from standardwebhooks.webhooks import EmptyWebhookSecretError
 
 from agenttrail._exceptions import ConfigError
 
@@ -25,10 +27,26 @@ class WebhookEndpoint(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
-    url: str = Field(pattern=r"^https?://")
+    url: SecretStr  # a Slack incoming-webhook URL is itself a credential
     secret: SecretStr
     format: Literal["json", "slack"] = "json"
     kinds: list[str] = Field(default_factory=lambda: ["*"])  # alert kinds, shell patterns: budget.*
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, url: SecretStr) -> SecretStr:
+        if not url.get_secret_value().startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return url
+
+    @field_validator("secret")
+    @classmethod
+    def _webhook_key(cls, secret: SecretStr) -> SecretStr:
+        try:
+            Webhook(secret.get_secret_value())
+        except (ValueError, EmptyWebhookSecretError):  # binascii.Error is a ValueError
+            raise ValueError("must be a Standard Webhooks key: whsec_ followed by base64") from None
+        return secret
 
 
 class Settings(BaseSettings):

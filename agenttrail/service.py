@@ -20,7 +20,7 @@ from typing import Any
 import duckdb
 import uvicorn
 
-from agenttrail._exceptions import AgentTrailError
+from agenttrail._exceptions import AgentTrailError, MaterializerError
 from agenttrail.api import create_app
 from agenttrail.broker import EmbeddedBroker
 from agenttrail.config import Settings
@@ -84,9 +84,14 @@ class Pipeline:
                 # closing makes the next run() seek back to the offsets committed in DuckDB.
                 self.materializer.close()
                 self._stop.wait(1.0)
-            except BaseException as exc:
-                self.error = exc
-                log.exception("materializer stopped")
+            except Exception as exc:
+                # Not an outage we can wait out: the same batch would fail again on every retry.
+                first_line = (str(exc).strip().splitlines() or [""])[0][:300]
+                self.error = MaterializerError(
+                    f"The materializer stopped on a batch it cannot store ({type(exc).__name__}: "
+                    f"{first_line}); nothing after it was stored, so fix the cause and restart it."
+                )
+                log.info("%s", self.error, exc_info=exc)  # the traceback only with -v
                 return
 
     def _count(self, result: BatchResult) -> None:
@@ -149,6 +154,7 @@ def serve(settings: Settings, *, auth_reads: bool, announce: Any = print) -> Non
         if token is None:
             token = secrets.token_urlsafe(24)
             announce(f"API token for writes (shown once, not stored): {token}")
+
         def publish(tenant: str, payload: ControlPayload, actor: str, reason: str | None) -> ControlEvent:
             return publish_control(settings, bootstrap, tenant, payload, actor=actor, via="http", reason=reason)
 
@@ -161,4 +167,14 @@ def serve(settings: Settings, *, auth_reads: bool, announce: Any = print) -> Non
         stack.callback(remove_state, settings.server_state_file)
         announce(f"Serving {settings.db} at {url} (broker {bootstrap}); Ctrl-C to stop.")
         server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+        threading.Thread(target=_stop_when_failed, args=(pipeline, server), daemon=True).start()
         server.run(sockets=[sock])
+        if pipeline.error is not None:
+            raise pipeline.error
+
+
+def _stop_when_failed(pipeline: Pipeline, server: uvicorn.Server) -> None:
+    """A server that cannot ingest must not keep answering as if it did: stop it with the pipeline."""
+    while pipeline.error is None and not server.should_exit:
+        time.sleep(0.5)
+    server.should_exit = True

@@ -22,6 +22,7 @@ import logging
 import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import duckdb
 import httpx
@@ -44,7 +45,8 @@ class WebhookSender:
         self.settings = settings
         self.con = con
         self.poll_s = poll_s
-        self._signers = {e.name: Webhook(e.secret.get_secret_value()) for e in settings.webhooks}
+        self._endpoints = {e.name: (e.url.get_secret_value(), Webhook(e.secret.get_secret_value()))
+                           for e in settings.webhooks}
         self._client = httpx.Client(timeout=settings.webhook_timeout_s, follow_redirects=False)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="agenttrail-webhooks", daemon=True)
@@ -63,15 +65,22 @@ class WebhookSender:
         """One pass: attempt every delivery whose time has come; returns how many were attempted."""
         now = datetime.now(UTC)
         due = self.con.execute(sql("due_webhook_deliveries"), {"now": now, "limit": limit}).fetchall()
-        for delivery_id, endpoint, url, body, attempts in due:
-            self._attempt(delivery_id, endpoint, url, body, attempts)
+        for delivery_id, endpoint, body, attempts in due:
+            if self._stop.is_set():
+                break  # a graceful stop does not start an attempt it may not get to record
+            try:
+                self._attempt(delivery_id, endpoint, body, attempts)
+            except Exception as exc:  # one bad delivery must not stop the others
+                self._record(delivery_id, "failed", attempts, None, f"{type(exc).__name__} while sending")
         return len(due)
 
-    def _attempt(self, delivery_id: str, endpoint: str, url: str, body: str, attempts: int) -> None:
-        signer = self._signers.get(endpoint)
-        if signer is None:
+    def _attempt(self, delivery_id: str, endpoint: str, body: str, attempts: int) -> None:
+        """One POST; the URL comes from the settings (never stored: a Slack webhook URL is a secret)."""
+        configured = self._endpoints.get(endpoint)
+        if configured is None:
             self._record(delivery_id, "failed", attempts, None, f"endpoint {endpoint} is no longer configured")
             return
+        url, signer = configured
         sent_at = datetime.now(UTC)
         headers = {
             "content-type": "application/json",
@@ -83,7 +92,8 @@ class WebhookSender:
         try:
             response = self._client.post(url, content=body.encode("utf-8"), headers=headers)
         except httpx.HTTPError as exc:
-            self._record(delivery_id, "pending", attempts, None, f"{type(exc).__name__} from {url}")
+            self._record(delivery_id, "pending", attempts, None,
+                         f"{type(exc).__name__} from {urlsplit(url).hostname} ({endpoint})")
             return
         if response.is_success:
             self._record(delivery_id, "delivered", attempts, response.status_code, None)

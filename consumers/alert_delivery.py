@@ -46,7 +46,7 @@ def webhook_rows(alerts: list[dict[str, Any]], endpoints: list[WebhookEndpoint],
     """One delivery per alert and endpoint whose ``kinds`` patterns match the alert's kind."""
     return [
         {"delivery_id": f"{alert['alert_id']}:{endpoint.name}", "alert_id": alert["alert_id"],
-         "endpoint": endpoint.name, "url": endpoint.url, "body": _body(alert, endpoint.format),
+         "endpoint": endpoint.name, "body": _body(alert, endpoint.format),
          "queued_at": queued_at}
         for alert in alerts
         for endpoint in endpoints
@@ -55,8 +55,9 @@ def webhook_rows(alerts: list[dict[str, Any]], endpoints: list[WebhookEndpoint],
 
 
 def _body(alert: dict[str, Any], fmt: str) -> str:
-    if fmt == "slack":  # a Slack incoming webhook shows `text`
-        return json.dumps({"text": f"[{alert['severity']}] {alert['summary']}"})
+    if fmt == "slack":  # a Slack incoming webhook shows `text`; stored values must not become <!channel> or links
+        text = f"[{alert['severity']}] {alert['summary']}"
+        return json.dumps({"text": text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")})
     return json.dumps({**alert, "raised_at": alert["raised_at"].isoformat()}, sort_keys=True)
 
 

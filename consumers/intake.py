@@ -13,6 +13,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pyarrow as pa
@@ -26,6 +27,10 @@ from agenttrail.schemas.fingerprints import FINGERPRINT_PATTERN, SECRET_CANDIDAT
 _HEX32 = re.compile(r"^[0-9a-f]{32}$")
 _HEX16 = re.compile(r"^[0-9a-f]{16}$")
 _ACTION_TYPE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$")
+
+# No one action costs this much in any currency; larger amounts are refused before they can overflow
+# DECIMAL(38,9) sums and products on the ingest path (which would stop it for every tenant).
+MAX_COST = Decimal("1E15")
 
 EVENT_COLUMNS = (
     "store_seq", "event_id", "received_at", "occurred_at", "tenant", "agent_id", "agent_version",
@@ -76,6 +81,8 @@ def _problem(event: dict[str, Any], received_at: datetime, future_skew: timedelt
     if cost is not None:
         if cost["currency"] not in ISO_4217:
             return f"cost.currency {cost['currency'][:10]!r} is not an ISO 4217 code"
+        if abs(cost["amount"]) >= MAX_COST:
+            return f"cost.amount {cost['amount']:.0f} is beyond {MAX_COST:.0E}, more than any one action costs"
         if cost["amount"] < 0 and not event["action"]["type"].endswith(".refund"):
             return f"cost.amount {cost['amount']} is negative on a non-refund action"
         if any(t is not None and t < 0 for t in (cost["input_tokens"], cost["output_tokens"])):
@@ -124,6 +131,7 @@ def suspects(events: pa.Table, received_at: datetime, future_skew: timedelta) ->
         pc.and_(pc.is_valid(column("cost_currency")),
                 pc.invert(pc.is_in(column("cost_currency"), value_set=pa.array(sorted(ISO_4217))))),
         *(pc.less(column(name), 0) for name in ("cost_amount", "input_tokens", "output_tokens", "duration_us")),
+        pc.greater_equal(pc.abs(column("cost_amount")), pa.scalar(MAX_COST, column("cost_amount").type)),
         pc.invert(pc.match_substring_regex(column("token_fingerprint"), FINGERPRINT_PATTERN.pattern)),
         *(pc.match_substring_regex(column(name), SECRET_CANDIDATES_RE2)
           for name in ("action_name", "resource_id", "error_message")),

@@ -129,15 +129,21 @@ class Materializer:
         self._consumer = consumer
 
     def close(self) -> None:
-        """Stop consuming; batches in flight are dropped, the next start() re-reads them."""
-        self._idle(stopping=True)
-        self._decoding.close()
-        if self._consumer is not None:
-            self._consumer.close()
-            self._consumer = None
-        if self._publisher is not None:
-            self._publisher.close(timeout=5)
-            self._publisher = None
+        """Stop consuming; batches in flight are dropped, the next start() re-reads them.
+
+        The stop hook (the sealer) runs first, but whatever it raises, the worker, the
+        consumer and the publisher are released.
+        """
+        try:
+            self._idle(stopping=True)
+        finally:
+            self._decoding.close()
+            if self._consumer is not None:
+                self._consumer.close()
+                self._consumer = None
+            if self._publisher is not None:
+                self._publisher.close(timeout=5)
+                self._publisher = None
 
     # -- the loop --------------------------------------------------------------------------------
 

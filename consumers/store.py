@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -104,7 +104,8 @@ def insert_new_events(tx: duckdb.DuckDBPyConnection, events: pa.Table) -> pa.Tab
             tx.register("batch_events", events)
         tx.execute(sql("insert_events"))
     finally:
-        tx.unregister("batch_events")
+        with suppress(duckdb.Error):  # in an aborted transaction this fails too, and would hide the cause
+            tx.unregister("batch_events")
     return events
 
 

@@ -21,7 +21,8 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from agenttrail._exceptions import InvalidEventError
+from agenttrail._exceptions import InvalidEventError, SecretInPayloadError
+from agenttrail.schemas.fingerprints import looks_like_secret
 from agenttrail.schemas.models import PrincipalKind, refuse_float_money
 
 _REGION = r"^[a-z0-9][a-z0-9-]{0,62}$"
@@ -95,7 +96,7 @@ class BudgetSet(ControlPayload):
     kind: ClassVar[str] = "budget.set"
     scope: str = Field(pattern=r"^(tenant|principal|agent|token):\S{1,200}$")
     model: str | None = Field(default=None, min_length=1)
-    limit: Decimal = Field(gt=0, max_digits=38, decimal_places=9)
+    limit: Decimal = Field(gt=0, lt=Decimal("1E15"), max_digits=38, decimal_places=9)
     currency: str = Field(pattern=r"^[A-Z]{3}$")
     period: Literal["day", "week", "month", "total"]
     thresholds: list[int] = Field(default_factory=lambda: [50, 80, 100], min_length=1, max_length=10)
@@ -139,8 +140,16 @@ def parse_payload(kind: str, text: str) -> ControlPayload:
 
 def envelope(tenant: str, payload: ControlPayload, *, actor: str, via: str, reason: str | None,
              event_id: str, occurred_at: datetime | None = None) -> ControlEvent:
-    """A validated ControlEvent; ``actor`` is ``human:ID``, ``agent:ID`` or ``service:ID``."""
+    """A validated ControlEvent; ``actor`` is ``human:ID``, ``agent:ID`` or ``service:ID``.
+
+    Raises SecretInPayloadError when the reason, payload or actor holds a credential: the
+    control topic is part of the trail, and raw secrets never enter it.
+    """
     kind, _, ident = actor.partition(":")
+    for label, text in (("reason", reason or ""), ("payload", payload.to_json()), ("actor", actor)):
+        if looks_like_secret(text):
+            raise SecretInPayloadError(f"The {label} of this {payload.kind} change looks like a raw credential; "
+                                       "describe it without the secret.")
     try:
         return ControlEvent(
             event_id=event_id, occurred_at=occurred_at or datetime.now(UTC), tenant=tenant, kind=payload.kind,

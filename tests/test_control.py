@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from agenttrail import AuditUnavailableError, InvalidEventError, Settings, Trail
+from agenttrail import AuditUnavailableError, InvalidEventError, SecretInPayloadError, Settings, Trail
 from agenttrail.consumers.store import open_store
 from agenttrail.kafka import make_producer, send_and_wait
 from agenttrail.producers.control import publish_control
@@ -137,3 +137,9 @@ def test_regions_cli_records_the_change_and_control_lists_it(settings: Settings,
     assert (change["kind"], change["actor"], change["reason"], change["via"]) == (
         "tenant.regions.set", "human:frank", "GDPR", "cli")
     assert json.loads(change["payload"]) == {"regions": ["eu-west-1"]}
+
+
+def test_a_change_carrying_a_raw_secret_is_refused_before_it_reaches_the_log(settings: Settings) -> None:
+    with pytest.raises(SecretInPayloadError, match=r"reason of this tenant\.regions\.clear change"):
+        publish_control(settings, settings.bootstrap or "", "acme", TenantRegionsCleared(), actor="human:carol",
+                        via="test", reason="rotated sk_live_" + "a" * 24)

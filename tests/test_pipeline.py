@@ -179,6 +179,23 @@ def test_garbage_and_invalid_events_are_quarantined_and_dead_lettered_without_st
     assert all(b"api_key" not in r.value for r in letters), "secrets never reach the dead-letter topic"
 
 
+def test_amounts_that_would_overflow_the_sums_are_quarantined_and_the_pipeline_goes_on(
+    trail_factory: TrailFactory, settings: Settings, store: duckdb.DuckDBPyConnection
+) -> None:
+    trail = trail_factory()
+    for _ in range(2):  # two of them would overflow a DECIMAL(38,9) sum and fail the batch for every tenant
+        with trail.action("llm.call", "huge") as act:
+            act.set_cost("60000000000000000000000000000", "USD")
+    with trail.action("llm.call", "fine") as act:
+        act.set_cost("0.01", "USD")
+    assert trail.flush(10)
+    assert materialize(settings, store, until=1) == 1
+    assert materialize(settings, store, until=2, table="quarantine") == 2
+    details = [r[0] for r in store.execute("SELECT detail FROM quarantine").fetchall()]
+    assert all("beyond 1E+15" in d for d in details), details
+    assert store.execute("SELECT sum(amount) FROM spend_daily").fetchall() == [(Decimal("0.01"),)]
+
+
 def test_fingerprint_key_is_required_for_tokens_and_named(settings_factory) -> None:
     from agenttrail import ConfigError
     from agenttrail.schemas.fingerprints import Fingerprinter

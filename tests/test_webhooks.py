@@ -15,8 +15,8 @@ import pytest
 from pydantic import SecretStr
 from standardwebhooks import Webhook
 
-from agenttrail import Settings, Trail
-from agenttrail.config import WebhookEndpoint
+from agenttrail import ConfigError, Settings, Trail
+from agenttrail.config import WebhookEndpoint, load_settings
 from agenttrail.webhooks import WebhookSender
 from tests.fixtures import materialize
 from tests.test_budgets import charge, set_budget
@@ -57,7 +57,7 @@ def receiver() -> Iterator[Receiver]:
 
 
 def _with_webhook(settings: Settings, receiver: Receiver, **endpoint: Any) -> Settings:
-    hook = WebhookEndpoint(name="ops", url=receiver.url, secret=SecretStr(SECRET), **endpoint)
+    hook = WebhookEndpoint(name="ops", url=SecretStr(receiver.url), secret=SecretStr(SECRET), **endpoint)
     return settings.model_copy(update={"webhooks": [hook]})
 
 
@@ -136,3 +136,17 @@ def test_endpoints_only_get_the_alert_kinds_they_ask_for(
     _alert_on_first_charge(settings, trail, store)
     assert store.execute("SELECT count(*) FROM alerts").fetchall() == [(1,)]
     assert store.execute("SELECT count(*) FROM webhook_deliveries").fetchall() == [(0,)]
+
+
+def test_a_bad_webhook_setting_names_the_key_and_the_url_is_never_stored(
+    trail: Trail, settings: Settings, store: duckdb.DuckDBPyConnection, receiver: Receiver,
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AGENTTRAIL_WEBHOOKS", json.dumps([{"name": "ops", "url": receiver.url, "secret": "whsec_!!"}]))
+    with pytest.raises(ConfigError, match=r"AGENTTRAIL_WEBHOOKS\[0\]\.secret: .*Standard Webhooks key"):
+        load_settings()
+    settings = _with_webhook(settings, receiver)
+    _alert_on_first_charge(settings, trail, store)
+    stored = store.execute(
+        "SELECT * EXCLUDE (next_attempt_at, queued_at, delivered_at) FROM webhook_deliveries").fetchall()
+    assert stored and receiver.url not in repr(stored), "a Slack webhook URL is itself a secret"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
 from typing import Any
 
 import duckdb
@@ -22,8 +23,9 @@ def run_script(tx: duckdb.DuckDBPyConnection, script: str, params: dict[str, Any
     try:
         tx.execute(sql(script), params).fetchall()
     finally:
-        for name in tables:
-            tx.unregister(name)
+        with suppress(duckdb.Error):  # in an aborted transaction this fails too, and would hide the cause
+            for name in tables:
+                tx.unregister(name)
 
 
 def scalar(tx: duckdb.DuckDBPyConnection, script: str, params: dict[str, Any] | None = None) -> Any:

@@ -94,7 +94,8 @@ FROM (
 WHERE r.in_force
   AND r.elapsed_us * 10 >= r.period_us
   AND r.spent_after < r.limit_amount
-  AND r.spent_after * r.period_us >= r.limit_amount * r.elapsed_us
+  -- in DOUBLE: a forecast is an estimate, and DECIMAL products of money and microseconds overflow
+  AND CAST(r.spent_after AS DOUBLE) * r.period_us >= CAST(r.limit_amount AS DOUBLE) * r.elapsed_us
 QUALIFY row_number() OVER (PARTITION BY r.tenant, r.budget_id, r.control_event_id, r.instance, r.period_start
                            ORDER BY r.store_seq) = 1
 ON CONFLICT DO NOTHING;

@@ -5,7 +5,7 @@ SET top_agents = c.top_agents, top_chains = c.top_chains
 FROM (
     WITH raised AS (
         SELECT a.alert_id, a.tenant, a.store_seq, a.period_start, a.currency, b.scope_kind, b.scope_id,
-               b.model, b.period, split_part(a.scope, ':', 2) AS agent_instance
+               b.model, b.period, substr(a.scope, strpos(a.scope, ':') + 1) AS agent_instance
         FROM alerts AS a
         JOIN budgets AS b ON b.tenant = a.tenant AND b.budget_id = a.budget_id
          AND a.store_seq > b.valid_from_seq AND (b.valid_to_seq IS NULL OR a.store_seq < b.valid_to_seq)

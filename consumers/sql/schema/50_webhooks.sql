@@ -3,8 +3,7 @@
 CREATE TABLE IF NOT EXISTS webhook_deliveries (
     delivery_id     VARCHAR PRIMARY KEY,
     alert_id        VARCHAR NOT NULL,
-    endpoint        VARCHAR NOT NULL,
-    url             VARCHAR NOT NULL,
+    endpoint        VARCHAR NOT NULL,      -- its URL is looked up in the settings at send time: never stored
     body            VARCHAR NOT NULL,      -- the exact bytes sent (and signed) on every attempt
     status          VARCHAR NOT NULL,      -- pending | delivered | failed
     attempts        INTEGER NOT NULL,
