@@ -30,7 +30,7 @@ import random
 import secrets
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -289,16 +289,23 @@ def sample_events(count: int, *, seed: int = 7, agents: int = QUERY_AGENTS) -> I
         }
 
 
-def encoded_events(count: int, codec: Codec, on_progress: Callable[[int], None]) -> list[tuple[bytes, bytes]]:
-    """(key, value) records as the SDK would send them: hash-chained per stream, keyed by tenant."""
+def hash_chained(events: Iterable[dict[str, Any]], codec: Codec) -> Iterator[tuple[dict[str, Any], bytes]]:
+    """Each event with its integrity set as the SDK sets it, and its encoding: per stream, seq counts
+    from 0 without gaps and prev_hash is the SHA-256 of the stream's previous encoded event."""
     chains: dict[str, tuple[int, str | None]] = {}
-    records: list[tuple[bytes, bytes]] = []
-    for event in sample_events(count):
+    for event in events:
         integrity = event["integrity"]
         seq, prev = chains.get(integrity["stream_id"], (0, None))
         integrity["seq"], integrity["prev_hash"] = seq, prev
         value = codec.encode(event)
         chains[integrity["stream_id"]] = (seq + 1, hashlib.sha256(value).hexdigest())
+        yield event, value
+
+
+def encoded_events(count: int, codec: Codec, on_progress: Callable[[int], None]) -> list[tuple[bytes, bytes]]:
+    """(key, value) records as the SDK would send them: hash-chained per stream, keyed by tenant."""
+    records: list[tuple[bytes, bytes]] = []
+    for event, value in hash_chained(sample_events(count), codec):
         records.append((event["tenant"].encode(), value))
         if len(records) % PROGRESS_EVERY == 0:
             on_progress(PROGRESS_EVERY)
