@@ -1,12 +1,22 @@
--- Record every link the batch completed that does not hold, each pair once (when its later side is stored).
+-- Record every broken link the batch completed, once per event (when its later side is stored). A
+-- sequence number's holder is its first stored copy: each event's prev_hash is checked against the
+-- holder of the seq before it, and each later copy of a seq is one duplicate_seq of the holder. So a
+-- stream full of copies of one seq costs one row per event, not one per pair, and the rows do not
+-- depend on which copies happened to share a batch.
 INSERT INTO stream_breaks
+WITH holders AS (
+    SELECT stream_id, stream_seq, min(store_seq) AS store_seq, arg_min(event_id, store_seq) AS event_id,
+           arg_min(event_hash, store_seq) AS event_hash, arg_min(in_batch, store_seq) AS in_batch
+    FROM stream_nearby
+    GROUP BY stream_id, stream_seq
+)
 SELECT s.stream_id, s.stream_seq, s.event_id, 'prev_hash_mismatch', s.prev_hash, p.event_hash, p.event_id,
        greatest(s.store_seq, p.store_seq)
 FROM stream_nearby AS s
-JOIN stream_nearby AS p ON p.stream_id = s.stream_id AND p.stream_seq = s.stream_seq - 1
+JOIN holders AS p ON p.stream_id = s.stream_id AND p.stream_seq = s.stream_seq - 1
 WHERE (s.in_batch OR p.in_batch) AND s.prev_hash IS DISTINCT FROM p.event_hash
 UNION ALL
-SELECT d.stream_id, d.stream_seq, d.event_id, 'duplicate_seq', d.prev_hash, o.event_hash, o.event_id, d.store_seq
+SELECT d.stream_id, d.stream_seq, d.event_id, 'duplicate_seq', d.prev_hash, h.event_hash, h.event_id, d.store_seq
 FROM stream_nearby AS d
-JOIN stream_nearby AS o ON o.stream_id = d.stream_id AND o.stream_seq = d.stream_seq AND o.store_seq < d.store_seq
+JOIN holders AS h ON h.stream_id = d.stream_id AND h.stream_seq = d.stream_seq AND h.store_seq < d.store_seq
 WHERE d.in_batch
