@@ -43,16 +43,15 @@ class StreamIntegrity:
         first = pc.min(events.column("store_seq")).as_py()
         tx.register("stream_batch", events)
         try:
-            # Order matters: neighbours first (later steps read them), gaps opened before the batch fills
-            # them, heads advanced last (opening reads the maximum from before the batch). The steps a
-            # batch cannot affect are skipped: most batches declare nothing and fill no gap.
-            tx.execute(sql("streams_nearby"), {"first_store_seq": first})
-            tx.execute(sql("streams_breaks"))
+            # Order matters: gaps opened before the batch fills them, heads advanced last (breaks and
+            # opening read the heads from before the batch). The steps a batch cannot affect are
+            # skipped: most batches declare nothing and fill no gap.
+            tx.execute(sql("streams_breaks"), {"first_store_seq": first})
             if pc.any(pc.equal(events.column("action_type"), "audit.gap")).as_py():
                 tx.execute(sql("streams_declarations"))
             tx.execute(sql("streams_open_gaps"))
             if scalar(tx, "streams_any_open_gap"):
-                tx.execute(sql("streams_fill_gaps"))
+                tx.execute(sql("streams_fill_gaps"), {"first_store_seq": first})
             tx.execute(sql("streams_heads"))
         finally:
             tx.unregister("stream_batch")

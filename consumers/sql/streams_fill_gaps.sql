@@ -1,4 +1,6 @@
 -- Count the batch's first arrivals of missing seqs into their open gaps; close a gap when all arrived.
+-- A first arrival is the batch's earliest copy of a seq that no earlier batch stored (streams.py runs
+-- this only when a batch stream has an open gap, so the lookup in events is rare).
 -- A stream's gaps never overlap (each starts above the running maximum when it opened), so the one
 -- an arrival can fall into is the open gap starting nearest below it: an ASOF join, n log n however
 -- many gaps a stream holds open, where a range join would pair every arrival with every open gap.
@@ -9,11 +11,12 @@ FROM (
     SELECT o.stream_id, o.first_seq, count(*) AS arrived, max(a.store_seq) AS last_store_seq
     FROM (
         SELECT n.stream_id, n.stream_seq, min(n.store_seq) AS store_seq
-        FROM stream_nearby AS n
-        WHERE n.in_batch AND NOT EXISTS (
-            SELECT 1 FROM stream_nearby AS s
-            WHERE s.stream_id = n.stream_id AND s.stream_seq = n.stream_seq AND NOT s.in_batch
-        )
+        FROM stream_batch AS n
+        ANTI JOIN (
+            SELECT e.stream_id, e.stream_seq
+            FROM events AS e SEMI JOIN stream_batch AS b ON b.stream_id = e.stream_id AND b.stream_seq = e.stream_seq
+            WHERE e.store_seq < $first_store_seq
+        ) AS s ON s.stream_id = n.stream_id AND s.stream_seq = n.stream_seq
         GROUP BY n.stream_id, n.stream_seq
     ) AS a
     ASOF JOIN (SELECT stream_id, first_seq, last_seq, opened_at FROM stream_gaps WHERE closed_at IS NULL) AS o
