@@ -137,8 +137,8 @@ def add_budget_and_alert(con: duckdb.DuckDBPyConnection) -> None:
         "'agent:billing-bot', 'agent:billing-bot', ?, 50, 1.00, 0.60, NULL, 'USD', 'alert', "
         "[{'agent_id': 'billing-bot', 'spent': 0.60}], [{'trace_id': 'abc', 'spent': 0.60}], ['e1'])",
         [seq + 1, T0, T0.replace(tzinfo=None)])
-    con.execute("INSERT INTO webhook_deliveries VALUES ('a1:ops', 'a1', 'ops', 'http://127.0.0.1:1/', '{}', "
-                "'delivered', 1, ?, 200, NULL, ?, ?)", [T0, T0, T0])
+    con.execute("INSERT INTO webhook_deliveries VALUES ('a1:ops', 'a1', 'ops', '{}', 'delivered', 1, ?, 200, NULL, "
+                "?, ?)", [T0, T0, T0])
 
 
 @pytest.fixture

@@ -64,6 +64,19 @@ def test_a_second_event_with_a_stored_sequence_number_is_a_duplicate(
     assert kinds == ["duplicate_seq", "prev_hash_mismatch"]
 
 
+def test_copies_of_one_seq_are_each_one_duplicate_of_its_first_copy_and_break_no_later_link(
+    settings: Settings, store: duckdb.DuckDBPyConnection
+) -> None:
+    chain = hash_chain(3)
+    copies = [encoded(integrity={"stream_id": "agent-1/s1", "seq": 1, "prev_hash": None}) for _ in range(3)]
+    publish(settings, [*chain[:2], *copies, chain[2]])
+    materialize(settings, store, until=6)
+    rows = store.execute(
+        "SELECT kind, count(*), count(DISTINCT other_event_id) FROM stream_breaks GROUP BY kind ORDER BY kind"
+    ).fetchall()
+    assert rows == [("duplicate_seq", 3, 1), ("prev_hash_mismatch", 3, 1)], "one row per copy, none for seq 2"
+
+
 def test_declared_gaps_are_kept_beside_the_gaps_they_explain(
     settings: Settings, store: duckdb.DuckDBPyConnection
 ) -> None:

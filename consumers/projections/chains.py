@@ -22,9 +22,10 @@ events (``chains_merge.sql``). A ``fail_closed`` action's ``started`` and ``comp
 events are two nodes under the same parent here; rollups and the ``chain`` query pair
 them by the completed event's ``attributes['started_event_id']``, showing one action.
 
-Cost per batch: about a dozen statements over the batch-sized scratch tables, plus hash
-joins that scan ``chain_nodes`` (parent lookup, members of moved subtrees) and
-``chain_rollups`` (old rollups). The statements' fixed cost dominates at live batch sizes.
+Cost per batch: eight to eleven statements over the batch-sized scratch tables (those that
+move stored subtrees only when a link does), plus hash joins that scan ``chain_nodes``
+(parent lookup, members of moved subtrees) and ``chain_rollups`` (old rollups). The
+statements' fixed cost dominates at live batch sizes.
 """
 
 from __future__ import annotations
@@ -35,8 +36,6 @@ import pyarrow as pa
 from agenttrail.consumers.batch import Batch
 from agenttrail.consumers.store import sql
 
-_LINK_STEPS = ("chains_links", "chains_unpend", "chains_pend", "chains_resolve", "chains_fresh",
-               "chains_insert_nodes", "chains_reroot")
 _ROLLUP_STEPS = ("chains_merge", "chains_rollups_clear", "chains_rollups")
 _BATCH_COLUMNS = ["event_id", "tenant", "parent_event_id", "phase", "outcome", "occurred_at", "duration_us",
                   "cost_amount", "cost_currency", "input_tokens", "output_tokens", "agent_id", "agent_version",
@@ -54,11 +53,21 @@ class ChainsProjection:
         if batch.events.num_rows == 0:
             return
         tx.register("chain_batch", batch.events.select(_BATCH_COLUMNS))
-        for step in _LINK_STEPS:
-            tx.execute(sql(step))
-        cyclic = dict(tx.execute(sql("chains_unresolved")).fetchall())
-        if cyclic:
-            _break_cycles(tx, cyclic)
+        tx.execute(sql("chains_links"))
+        tx.execute(sql("chains_resolve"))
+        [(waiting, children, parents)] = tx.execute(sql("chains_link_summary")).fetchall()
+        # Steps that only move stored subtrees are skipped when no link does; so is waiting when no
+        # event names a parent.
+        if waiting:
+            tx.execute(sql("chains_unpend"))
+        if batch.events["parent_event_id"].null_count < batch.events.num_rows:
+            tx.execute(sql("chains_pend"))
+        tx.execute(sql("chains_fresh"))
+        tx.execute(sql("chains_insert_nodes"))
+        if waiting:
+            tx.execute(sql("chains_reroot"))
+        if children:
+            _break_cycles(tx, dict(zip(children, parents, strict=True)))
         for step in _ROLLUP_STEPS:
             tx.execute(sql(step))
         # Not in a finally: after a failure the transaction is aborted anyway. The scratch tables

@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from agenttrail.checkpoint import LEAF_VERSION, Checkpoint
 from agenttrail.config import Settings
@@ -56,6 +57,15 @@ class CheckpointSealer:
         return self._signer
 
     def apply(self, batch: Batch, tx: duckdb.DuckDBPyConnection) -> None:
+        """Seal the full runs this batch completes: most batches complete none, and learn that from the
+        last checkpoint alone, without counting the unsealed events. Live, no event is stored past the
+        batch's last store_seq, so fewer store_seqs than ``checkpoint_events`` since the last checkpoint
+        mean no full run; a replay (whose later events are stored already) seals the same runs, at the
+        same boundaries, in the batch that reaches them."""
+        if batch.events.num_rows == 0:
+            return
+        if pc.max(batch.events["store_seq"]).as_py() - _last(tx)[1] < self.every:
+            return
         self.seal(tx, partial=False)
 
     def on_idle(self, con: duckdb.DuckDBPyConnection, *, stopping: bool = False) -> None:

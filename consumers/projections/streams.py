@@ -11,6 +11,10 @@ What the producer declared dropped (``audit.gap`` events) is kept beside the gap
 not merged into them, so a report can tell declared gaps from undeclared ones even
 when the declaration arrives after the gap was noticed. Every step is one
 set-based statement over the batch (``consumers/sql/streams_*.sql``).
+
+The stream fields are the sender's to set, so no input may cost more than a row
+per event: a seq's first stored copy holds it, and every link and every duplicate
+is judged against that holder (``streams_breaks.sql``), never against each copy.
 """
 
 from __future__ import annotations
@@ -19,13 +23,11 @@ import duckdb
 import pyarrow.compute as pc
 
 from agenttrail.consumers.batch import Batch
+from agenttrail.consumers.projections._sql import scalar
 from agenttrail.consumers.store import sql
 
 _COLUMNS = ["store_seq", "event_id", "stream_id", "stream_seq", "prev_hash", "event_hash",
             "action_type", "attributes"]
-# Order matters: neighbours first (later steps read them), gaps opened before the batch fills them,
-# heads advanced last (opening reads the maximum from before the batch).
-_STEPS = ("streams_breaks", "streams_declarations", "streams_open_gaps", "streams_fill_gaps", "streams_heads")
 
 
 class StreamIntegrity:
@@ -41,8 +43,15 @@ class StreamIntegrity:
         first = pc.min(events.column("store_seq")).as_py()
         tx.register("stream_batch", events)
         try:
-            tx.execute(sql("streams_nearby"), {"first_store_seq": first})
-            for step in _STEPS:
-                tx.execute(sql(step))
+            # Order matters: gaps opened before the batch fills them, heads advanced last (breaks and
+            # opening read the heads from before the batch). The steps a batch cannot affect are
+            # skipped: most batches declare nothing and fill no gap.
+            tx.execute(sql("streams_breaks"), {"first_store_seq": first})
+            if pc.any(pc.equal(events.column("action_type"), "audit.gap")).as_py():
+                tx.execute(sql("streams_declarations"))
+            tx.execute(sql("streams_open_gaps"))
+            if scalar(tx, "streams_any_open_gap"):
+                tx.execute(sql("streams_fill_gaps"), {"first_store_seq": first})
+            tx.execute(sql("streams_heads"))
         finally:
             tx.unregister("stream_batch")

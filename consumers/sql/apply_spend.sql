@@ -1,4 +1,4 @@
--- Add the batch's charged events (batch_events) to spend_daily, and flag spend whose UTC day had closed.
+-- Add the batch's charged events (batch_events) to spend_daily.
 INSERT INTO spend_daily BY NAME
 SELECT
     tenant,
@@ -18,11 +18,3 @@ ON CONFLICT DO UPDATE SET
     amount = spend_daily.amount + excluded.amount,
     charged_events = spend_daily.charged_events + excluded.charged_events,
     last_seq = greatest(spend_daily.last_seq, excluded.last_seq);
-
-INSERT INTO late_spend BY NAME
-SELECT event_id, store_seq, tenant, agent_id, CAST(make_timestamp(epoch_us(occurred_at)) AS DATE) AS day,
-       cost_amount AS amount, cost_currency AS currency, occurred_at, received_at
-FROM batch_events
-WHERE cost_amount IS NOT NULL
-  AND epoch_us(received_at) // 86400000000 > epoch_us(occurred_at) // 86400000000
-  AND epoch_us(received_at) - epoch_us(occurred_at) > 300000000;  -- five minutes
