@@ -82,7 +82,11 @@ class Pipeline:
                 log.warning("materializer paused: %s Retrying in 1 s.", exc)
                 # Records polled before the error are past the consumer's position but not stored:
                 # closing makes the next run() seek back to the offsets committed in DuckDB.
-                self.materializer.close()
+                try:
+                    self.materializer.close()
+                except AgentTrailError as failed:  # e.g. the sealer's key became unreadable: not transient
+                    self.error = failed
+                    return
                 self._stop.wait(1.0)
             except Exception as exc:
                 # Not an outage we can wait out: the same batch would fail again on every retry.

@@ -94,8 +94,8 @@ class Materializer:
         self._consumer: KafkaConsumer | None = None
         self._topic_ids: dict[str, str] = {}
         self._next_seq = self._max(sql("last_store_seq")) + 1
-        self._next_quarantine = self._max("SELECT max(quarantine_id) FROM quarantine") + 1
-        self._next_outbox = self._max("SELECT max(outbox_id) FROM outbox") + 1
+        self._next_quarantine = self._max(sql("last_quarantine_id")) + 1
+        self._next_outbox = self._max(sql("last_outbox_id")) + 1
         self._publisher: Any = None
         self._outbox_dirty = True  # unknown at start: a crash may have left committed rows unpublished
         self.timings: dict[str, float] = dict.fromkeys((*PHASES, WORKER_CPU), 0.0)

@@ -1,0 +1,1 @@
+SELECT max(outbox_id) FROM outbox

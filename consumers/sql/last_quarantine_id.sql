@@ -1,0 +1,1 @@
+SELECT max(quarantine_id) FROM quarantine
