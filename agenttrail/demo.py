@@ -117,8 +117,10 @@ def _print_report(console: Console, con: duckdb.DuckDBPyConnection, report: Demo
     render(run_query(con, "events_by_tenant", {"after_seq": str(first_seq)}), "table", console=console)
     console.print("[bold]Governance[/bold] (agenttrail alerts, query locality-violations, verify)")
     render(run_query(con, "governance_summary", {"after_seq": str(first_seq)}), "table", console=console)
-    alerts = run_query(con, "alerts", {"limit": "3"}).column("summary").to_pylist()
-    for summary in alerts:
+    newest_per_scope: dict[str, str] = {}  # one charge often crosses several thresholds: show distinct scopes
+    for alert in run_query(con, "alerts", {"limit": "100"}).select(["scope", "summary"]).to_pylist():
+        newest_per_scope.setdefault(alert["scope"], alert["summary"])
+    for summary in list(newest_per_scope.values())[:3]:
         console.print(f"  {inert(summary)}")
     if sample:
         console.print("[bold]A sample operation chain[/bold] (agenttrail query chain --param event_id=" + sample + "):")
