@@ -17,6 +17,7 @@ from standardwebhooks import Webhook
 from standardwebhooks.webhooks import EmptyWebhookSecretError
 
 from agenttrail._exceptions import ConfigError
+from agenttrail.anomaly_settings import AnomalySettings
 
 ENV_PREFIX = "AGENTTRAIL_"
 
@@ -50,7 +51,7 @@ class WebhookEndpoint(BaseModel):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, frozen=True, extra="forbid")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_nested_delimiter="__", frozen=True, extra="forbid")
 
     # Where the log lives. None means "the embedded broker recorded beside the database".
     bootstrap: str | None = None
@@ -88,6 +89,9 @@ class Settings(BaseSettings):
     webhooks: list[WebhookEndpoint] = Field(default_factory=list)
     webhook_max_attempts: int = Field(default=8, ge=1)
     webhook_timeout_s: float = Field(default=5.0, gt=0)
+
+    # Anomaly detectors (consumers/detectors/): AGENTTRAIL_ANOMALIES__SPEND_SPIKE__K=8 and so on.
+    anomalies: AnomalySettings = AnomalySettings()
 
     # Tamper evidence: stored events sealed into signed Merkle checkpoints (consumers/projections/checkpoints.py).
     checkpoint_events: int = Field(default=10_000, ge=1)
@@ -127,6 +131,12 @@ def load_settings(**overrides: Any) -> Settings:
         for err in exc.errors():
             field = str(err["loc"][0]) if err["loc"] else "?"
             source = f"--{field.replace('_', '-')}" if field in given else ENV_PREFIX + field.upper()
-            inner = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in err["loc"][1:])
-            problems.append(f"{source}{inner}: {err['msg']}")
+            problems.append(f"{_nested(source, err['loc'][1:])}: {err['msg']}")
         raise ConfigError("Invalid setting " + "; ".join(problems) + ".") from None
+
+
+def _nested(source: str, inner: tuple[int | str, ...]) -> str:
+    """Where a nested value came from: AGENTTRAIL_ANOMALIES__SPEND_SPIKE__K, or AGENTTRAIL_WEBHOOKS[0].url."""
+    if source.startswith(ENV_PREFIX) and all(isinstance(part, str) for part in inner):
+        return "__".join([source, *(str(part).upper() for part in inner)])
+    return source + "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in inner)

@@ -21,7 +21,7 @@ from agenttrail.config import WebhookEndpoint
 from agenttrail.consumers.store import sql
 from agenttrail.schemas.codec import alert_codec
 
-_DETAIL_COLUMNS = ("budget_id", "threshold_pct", "limit_amount", "spent", "projected", "currency")
+_DETAIL_COLUMNS = ("budget_id", "threshold_pct", "limit_amount", "spent", "projected", "currency", "score", "agent_id")
 
 
 def raised_alerts(tx: duckdb.DuckDBPyConnection, first_seq: int, last_seq: int) -> list[dict[str, Any]]:

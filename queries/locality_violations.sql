@@ -10,10 +10,8 @@ SELECT
     e.agent_id,
     e.action_type,
     e.action_name,
-    CASE WHEN e.resource_region IS NOT NULL AND NOT list_contains(r.regions, e.resource_region)
-         THEN 'resource' ELSE 'data' END AS outside,
-    CASE WHEN e.resource_region IS NOT NULL AND NOT list_contains(r.regions, e.resource_region)
-         THEN e.resource_region ELSE e.data_region END AS region,
+    region_outside(r.regions, e.resource_region, e.data_region).side AS outside,
+    region_outside(r.regions, e.resource_region, e.data_region).region AS region,
     array_to_string(r.regions, ',') AS allowed,
     r.control_event_id AS rule_event_id,
     e.event_id
@@ -23,8 +21,7 @@ JOIN tenant_regions AS r
  AND e.store_seq > r.valid_from_seq
  AND (r.valid_to_seq IS NULL OR e.store_seq < r.valid_to_seq)
 WHERE r.regions IS NOT NULL
-  AND ((e.resource_region IS NOT NULL AND NOT list_contains(r.regions, e.resource_region))
-       OR (e.data_region IS NOT NULL AND NOT list_contains(r.regions, e.data_region)))
+  AND region_outside(r.regions, e.resource_region, e.data_region) IS NOT NULL
   AND ($tenant::VARCHAR IS NULL OR e.tenant = $tenant::VARCHAR)
   AND ($since::TIMESTAMPTZ IS NULL OR e.occurred_at >= $since::TIMESTAMPTZ)
 ORDER BY e.occurred_at DESC, e.store_seq DESC

@@ -1,7 +1,7 @@
 """The control contract: the ControlEvent envelope and a catalogue of small payload classes, one per kind.
 
-Governance changes (a tenant's allowed regions now; budgets, policies and
-acknowledgements as they arrive) travel on the control topic and are stored in
+Governance changes (a tenant's allowed regions, budgets, acknowledgements of
+anomaly flags; policies as they arrive) travel on the control topic and are stored in
 the same total order as agent actions, so every change is audited and a rebuild
 replays them exactly. The envelope is Avro (``control_event.v1.avsc``); the
 payload is the JSON of the kind's class below, validated by the producer and
@@ -120,8 +120,16 @@ class BudgetRemoved(ControlPayload):
     model: str | None = Field(default=None, min_length=1)
 
 
+class AnomalyAcknowledged(ControlPayload):
+    """Someone looked at an anomaly flag and says why it needs nothing more; it is no longer open."""
+
+    kind: ClassVar[str] = "anomaly.ack"
+    flag_id: str = Field(min_length=1, max_length=1000)
+    note: str = Field(min_length=1, max_length=2000)
+
+
 CATALOGUE: dict[str, type[ControlPayload]] = {
-    cls.kind: cls for cls in (TenantRegionsSet, TenantRegionsCleared, BudgetSet, BudgetRemoved)
+    cls.kind: cls for cls in (TenantRegionsSet, TenantRegionsCleared, BudgetSet, BudgetRemoved, AnomalyAcknowledged)
 }
 
 

@@ -396,6 +396,6 @@ def test_every_query_runs_on_a_read_only_restricted_connection(tmp_path: Path) -
     restrict_to_reading(con)
     try:
         for name in sorted(SHIPPED):
-            assert run_query(con, name, required_params(name)).num_rows == (5 if name == "governance_summary" else 0)
+            assert run_query(con, name, required_params(name)).num_rows == (6 if name == "governance_summary" else 0)
     finally:
         con.close()

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 from agenttrail.config import Settings
 from agenttrail.consumers.batch import Projection
+from agenttrail.consumers.projections.anomalies import Anomalies
 from agenttrail.consumers.projections.budget_alerts import BudgetAlerts
 from agenttrail.consumers.projections.chains import ChainsProjection
 from agenttrail.consumers.projections.checkpoints import CheckpointSealer
-from agenttrail.consumers.projections.control_history import BUDGETS, TENANT_REGIONS
+from agenttrail.consumers.projections.control_history import ANOMALY_ACKS, BUDGETS, TENANT_REGIONS
 from agenttrail.consumers.projections.spend import Spend
 from agenttrail.consumers.projections.streams import StreamIntegrity
 
@@ -27,5 +28,5 @@ def default_projections(settings: Settings) -> list[Projection]:
     """Every projection a materializer runs, in order; the sealer last, so it seals what the others saw."""
     return [
         ChainsProjection(), StreamIntegrity(), TENANT_REGIONS, BUDGETS, BudgetAlerts(), Spend(),
-        CheckpointSealer(settings),
+        Anomalies(settings.anomalies), ANOMALY_ACKS, CheckpointSealer(settings),
     ]

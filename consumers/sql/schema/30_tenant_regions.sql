@@ -16,3 +16,11 @@ CREATE OR REPLACE VIEW tenant_regions_current AS
 SELECT tenant, regions, valid_from, set_by, reason, control_event_id
 FROM tenant_regions
 WHERE valid_to_seq IS NULL;
+
+-- Which of an action's regions lies outside the allowed ones, as {side: resource|data, region}; NULL if none.
+CREATE OR REPLACE MACRO region_outside(allowed, resource_region, data_region) AS
+    CASE WHEN resource_region IS NOT NULL AND NOT list_contains(allowed, resource_region)
+         THEN {'side': 'resource', 'region': resource_region}
+         WHEN data_region IS NOT NULL AND NOT list_contains(allowed, data_region)
+         THEN {'side': 'data', 'region': data_region}
+    END;

@@ -1,0 +1,89 @@
+"""The anomaly detectors' parameters, one frozen model per detector, nested in ``Settings.anomalies``.
+
+Each value is read from ``AGENTTRAIL_ANOMALIES__<DETECTOR>__<PARAMETER>``, e.g.
+``AGENTTRAIL_ANOMALIES__SPEND_SPIKE__K=8``. The defaults were tuned on simulator
+seed 1 and evaluated on other seeds (``agenttrail bench``, README "Anomaly detection").
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+_SENSITIVE = ["subscription.activate", "domain.register", "token.issue", "deploy.release", "payment", "purchase"]
+
+
+class SpikeSettings(BaseModel):
+    """A robust spike test on one measure of an agent per time bucket.
+
+    The bar for a bucket is the highest of: median + ``k`` scaled MADs of the previous
+    ``window`` buckets (idle buckets count as zero), ``ratio`` times that median, and
+    ``floor``. Until an agent has ``min_history`` buckets of history the bar is
+    ``cold_start`` instead, so a new agent is judged against a fixed ceiling rather
+    than against nothing.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    enabled: bool = True
+    bucket_s: int = Field(default=60, ge=1, le=86_400)
+    window: int = Field(default=30, ge=3, le=1000)
+    min_history: int = Field(default=10, ge=1)
+    k: float = Field(default=6.0, gt=0)
+    ratio: float = Field(default=4.0, ge=1)
+    floor: float = Field(default=1.0, ge=0)
+    cold_start: float = Field(default=50.0, gt=0)
+    gap_s: int = Field(default=300, ge=0)  # a flag is extended, not raised again, while hits are this close
+
+    @model_validator(mode="after")
+    def _history_fits_window(self) -> SpikeSettings:
+        if self.min_history > self.window:
+            raise ValueError("min_history must not exceed window")
+        return self
+
+
+class NoveltySettings(BaseModel):
+    """Something never seen before for a key (an agent, a token), once the key has a history.
+
+    A key is learning until it has ``learn_events`` events and ``learn_s`` seconds since its
+    first one; what it does while learning is what it is expected to do.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    enabled: bool = True
+    learn_events: int = Field(default=100, ge=0)
+    learn_s: int = Field(default=900, ge=0)
+    gap_s: int = Field(default=600, ge=0)
+
+
+class NewBehaviourSettings(NoveltySettings):
+    # Resource kinds whose ids are stable (an API, a bucket); accounts or domains are new every time.
+    resource_kinds: list[str] = Field(default_factory=lambda: ["api", "bucket", "database", "model", "queue",
+                                                                "repo", "service"])
+    sensitive_actions: list[str] = Field(default_factory=lambda: list(_SENSITIVE))  # critical when new
+
+
+class TokenOriginSettings(NoveltySettings):
+    learn_events: int = Field(default=1, ge=0)
+    learn_s: int = Field(default=0, ge=0)
+
+
+class RegionViolationSettings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    enabled: bool = True
+    gap_s: int = Field(default=3600, ge=0)
+
+
+class AnomalySettings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    spend_spike: SpikeSettings = SpikeSettings()
+    # The same spend, in longer buckets: a slow creep no single minute gives away.
+    spend_drift: SpikeSettings = SpikeSettings(bucket_s=600, window=18, min_history=6, k=4.0, ratio=1.8,
+                                               floor=5.0, cold_start=1e12, gap_s=1800)
+    rate_spike: SpikeSettings = SpikeSettings(floor=30.0, cold_start=600.0)
+    failure_burst: SpikeSettings = SpikeSettings(floor=5.0, cold_start=20.0)
+    new_behaviour: NewBehaviourSettings = NewBehaviourSettings()
+    token_origin: TokenOriginSettings = TokenOriginSettings()
+    region_violation: RegionViolationSettings = RegionViolationSettings()

@@ -1,0 +1,58 @@
+"""The spike engine: robust per-agent baselines on time buckets, shared by every spike detector.
+
+A spike detector only says which events count and how much (its ``points`` SQL);
+``spike_detect.sql`` does the statistics for all of them in one pass, so adding
+one costs a points script, not another round of queries per batch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+import pyarrow as pa
+
+from agenttrail.anomaly_settings import SpikeSettings
+from agenttrail.consumers.projections._sql import run_script, scalar
+from agenttrail.consumers.store import sql
+
+
+@dataclass(frozen=True)
+class SpikeDetector:
+    name: str  # the flag kind
+    points: str  # consumers/sql/<points>.sql: INSERT INTO spike_points from batch_events, one row per event
+    settings: SpikeSettings
+
+
+class Spikes:
+    def __init__(self, detectors: list[SpikeDetector]) -> None:
+        self.detectors = [d for d in detectors if d.settings.enabled]
+        self._params = pa.Table.from_pylist([
+            {"detector": d.name, "bucket_s": d.settings.bucket_s, "bucket_us": d.settings.bucket_s * 1_000_000,
+             "window": d.settings.window, "min_history": d.settings.min_history, "k": d.settings.k,
+             "ratio": d.settings.ratio, "floor": d.settings.floor, "cold_start": d.settings.cold_start,
+             "gap_us": d.settings.gap_s * 1_000_000}
+            for d in self.detectors
+        ], schema=pa.schema([("detector", pa.string()), ("bucket_s", pa.int64()), ("bucket_us", pa.int64()),
+                             ("window", pa.int64()), ("min_history", pa.int64()), ("k", pa.float64()),
+                             ("ratio", pa.float64()), ("floor", pa.float64()), ("cold_start", pa.float64()),
+                             ("gap_us", pa.int64())]))
+
+    def detect(self, events: pa.Table, tx: duckdb.DuckDBPyConnection) -> None:
+        """Add this batch's spike hits to ``anomaly_hits`` and move the buckets on."""
+        if not self.detectors:
+            return
+        self._points(events, tx)
+        run_script(tx, "spike_detect", spike_params=self._params)
+        if not scalar(tx, "spike_hits_count"):
+            return
+        # Evidence is read back from the stored events, so it is the same whatever the batch boundaries.
+        stored = tx.sql(sql("spike_evidence_range")).to_arrow_table()
+        run_script(tx, "spike_points_clear")
+        self._points(stored, tx)
+        run_script(tx, "spike_hits_write")
+
+    def _points(self, events: pa.Table, tx: duckdb.DuckDBPyConnection) -> None:
+        for detector in self.detectors:
+            run_script(tx, detector.points, {"detector": detector.name}, batch_events=events)
+
