@@ -7,6 +7,8 @@ seed 1 and evaluated on other seeds (``agenttrail bench``, README "Anomaly detec
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 _SENSITIVE = ["subscription.activate", "domain.register", "token.issue", "deploy.release", "payment", "purchase"]
@@ -33,6 +35,7 @@ class SpikeSettings(BaseModel):
     floor: float = Field(default=1.0, ge=0)
     cold_start: float = Field(default=50.0, gt=0)
     gap_s: int = Field(default=300, ge=0)  # a flag is extended, not raised again, while hits are this close
+    severity: Literal["info", "warning", "critical"] = "warning"
 
     @model_validator(mode="after")
     def _history_fits_window(self) -> SpikeSettings:
@@ -78,7 +81,7 @@ class RegionViolationSettings(BaseModel):
 class AnomalySettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    spend_spike: SpikeSettings = SpikeSettings()
+    spend_spike: SpikeSettings = SpikeSettings(severity="critical")
     # The same spend, in longer buckets: a slow creep no single minute gives away.
     spend_drift: SpikeSettings = SpikeSettings(bucket_s=600, window=18, min_history=6, k=4.0, ratio=1.8,
                                                floor=5.0, cold_start=1e12, gap_s=1800)

@@ -107,7 +107,8 @@ def test_a_change_the_broker_does_not_acknowledge_is_refused_not_assumed(setting
 def test_payloads_are_validated_by_their_kind_with_one_sentence() -> None:
     assert parse_payload("tenant.regions.set", '{"regions": ["b-1", "a-1", "a-1"]}') == TenantRegionsSet(
         regions=["a-1", "b-1"])
-    with pytest.raises(InvalidEventError, match=r"unknown; known kinds: anomaly\.ack, budget\.remove, budget\.set, tenant"):
+    with pytest.raises(InvalidEventError,
+                       match=r"unknown; known kinds: anomaly\.ack, budget\.remove, budget\.set, tenant"):
         parse_payload("budget.delete", "{}")
     with pytest.raises(InvalidEventError, match="regions"):
         parse_payload("tenant.regions.set", '{"regions": []}')

@@ -16,7 +16,7 @@ import click
 from rich.logging import RichHandler
 
 from agenttrail._exceptions import AgentTrailError
-from agenttrail.cli import budgets, chains, governance, integrity, reading, rebuilding, running
+from agenttrail.cli import anomalies, budgets, chains, governance, integrity, reading, rebuilding, running
 from agenttrail.cli.options import err_console
 
 
@@ -59,6 +59,7 @@ for _command in (
     reading.trail, reading.query, reading.sql, reading.quarantine,
     chains.chain, chains.principal, rebuilding.rebuild_command,
     governance.regions, governance.control, budgets.budget, budgets.alerts, budgets.webhooks,
+    anomalies.anomalies,
     integrity.verify, integrity.prove, integrity.verify_proof, integrity.archive_command,
     integrity.restore_command, integrity.keys,
 ):

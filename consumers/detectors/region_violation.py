@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from agenttrail.anomaly_settings import AnomalySettings, RegionViolationSettings
-from agenttrail.consumers.projections._sql import run_script
+from agenttrail.consumers.projections._sql import run_script, scalar
 
 
 class RegionViolation:
@@ -18,7 +19,10 @@ class RegionViolation:
         self.settings = settings
 
     def detect(self, events: pa.Table, tx: duckdb.DuckDBPyConnection) -> None:
-        if self.settings.enabled:
+        if not self.settings.enabled:
+            return
+        first_seq = pc.min(events["store_seq"]).as_py()
+        if scalar(tx, "regions_in_force", {"first_seq": first_seq}):
             run_script(tx, "region_violations", {"gap_us": self.settings.gap_s * 1_000_000}, batch_events=events)
 
 

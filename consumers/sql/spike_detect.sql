@@ -86,7 +86,7 @@ running AS (
     JOIN state AS s USING (detector, series, bucket)
     WHERE s.bar IS NOT NULL
 )
-SELECT r.*, k.bucket_s, k.gap_us
+SELECT r.*, k.bucket_s, k.gap_us, k.severity
 FROM running AS r
 JOIN spike_params AS k USING (detector)
 WHERE r.running > r.bar AND (r.frontier_before IS NULL OR r.bucket >= r.frontier_before - 1)

@@ -1,0 +1,143 @@
+"""Anomaly detectors on stored events: each kind fires on what it claims, once per episode, and not before.
+
+Events are written straight into a real store in a chosen order and replayed
+through the real projections (``tests/chain_events.py``), so a test controls
+occurred_at minute by minute and the batch boundaries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from agenttrail.consumers.store import open_store
+from tests.chain_events import T0, event, project, store_events
+
+BASELINE_MINUTES = 20
+
+
+@pytest.fixture
+def con(tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    store = open_store(tmp_path / "anomalies.duckdb")
+    yield store
+    store.close()
+
+
+def at(minute: float, **fields: Any) -> dict[str, Any]:
+    """One completed action ``minute`` minutes after T0 (ids in time order, so they read well in failures)."""
+    tag = f"{fields.pop('tag', 'e')}{minute:09.4f}-{fields.pop('n', 0):04d}"
+    return event(tag, occurred_at=T0 + timedelta(minutes=minute), **fields)
+
+
+def steady(minutes: int = BASELINE_MINUTES, per_minute: int = 6, **fields: Any) -> list[dict[str, Any]]:
+    """An agent's normal life: ``per_minute`` calls at 0.05 USD each, every minute."""
+    return [at(m + i / per_minute, n=i, action_type="llm.call", cost_amount=Decimal("0.05"), cost_currency="USD",
+               **fields) for m in range(minutes) for i in range(per_minute)]
+
+
+def flags(con: duckdb.DuckDBPyConnection, kind: str | None = None) -> list[dict[str, Any]]:
+    rows = con.sql("SELECT * FROM anomaly_flags ORDER BY raised_seq, flag_id").to_arrow_table().to_pylist()
+    return [row for row in rows if kind is None or row["kind"] == kind]
+
+
+def test_a_runaway_loop_raises_one_spend_spike_that_grows_while_it_lasts(con: duckdb.DuckDBPyConnection) -> None:
+    runaway = [at(BASELINE_MINUTES + i / 60, n=i, action_type="llm.call", cost_amount=Decimal("0.05"),
+                  cost_currency="USD") for i in range(120)]  # 60 calls a minute for two minutes: 3.00 USD a minute
+    store_events(con, [*steady(), *runaway])
+    project(con)
+    [spike] = flags(con, "spend_spike")
+    assert spike["scope"] == "agent:billing-bot" and spike["tenant"] == "acme"
+    assert spike["hits"] == 2, "the second minute extends the flag instead of raising another"
+    # the bar: 4 x the usual 0.30 a minute (the MAD of a steady agent is 0); the 25th call passes it
+    assert spike["first_seen"] == runaway[24]["occurred_at"]
+    assert spike["summary"].startswith("Agent billing-bot: 1.25 USD spent in the 60 s from 2025-03-01 12:20:00 UTC")
+    assert spike["summary"].endswith("past its bar of 1.2 (usual 0.3).")
+    assert spike["severity"] == "critical" and spike["score"] > 1
+    assert runaway[24]["event_id"] in spike["evidence_event_ids"]
+    assert {f["kind"] for f in flags(con)} >= {"spend_spike", "rate_spike"}
+
+
+def test_normal_spend_raises_nothing(con: duckdb.DuckDBPyConnection) -> None:
+    store_events(con, steady(minutes=60))
+    project(con)
+    assert flags(con) == []
+
+
+def test_a_new_agent_is_judged_against_the_cold_start_ceiling(con: duckdb.DuckDBPyConnection) -> None:
+    modest = [at(i / 10, n=i, agent_id="new-bot", action_type="llm.call", cost_amount=Decimal("4.00"),
+                 cost_currency="USD") for i in range(10)]  # 40 USD in its first minute: under 50
+    lavish = [at(5 + i / 10, n=i, agent_id="fresh-bot", action_type="llm.call", cost_amount=Decimal("6.00"),
+                 cost_currency="USD") for i in range(10)]  # 60 USD
+    store_events(con, [*modest, *lavish])
+    project(con)
+    assert [f["scope"] for f in flags(con, "spend_spike")] == ["agent:fresh-bot"]
+
+
+def test_a_failure_burst_is_flagged_per_agent(con: duckdb.DuckDBPyConnection) -> None:
+    denied = [at(BASELINE_MINUTES + i / 30, n=i, action_type="token.use", outcome="denied") for i in range(12)]
+    store_events(con, [*steady(), *denied])
+    project(con)
+    [burst] = flags(con, "failure_burst")
+    assert burst["scope"] == "agent:billing-bot" and "failures or denials" in burst["summary"]
+
+
+def test_new_behaviour_is_flagged_only_after_the_agent_has_a_history(con: duckdb.DuckDBPyConnection) -> None:
+    early = at(1.01, action_type="domain.register", resource_kind="domain", resource_id="x.example")
+    late = [at(BASELINE_MINUTES + 0.5, action_type="subscription.activate", resource_kind="subscription",
+               resource_id="sub_1"),
+            at(BASELINE_MINUTES + 0.6, action_type="llm.call", resource_kind="api", resource_id="evil.example"),
+            at(BASELINE_MINUTES + 0.7, action_type="subscription.activate", resource_kind="subscription",
+               resource_id="sub_2")]
+    store_events(con, [*steady(), early, *late])
+    project(con)
+    [flag] = flags(con, "new_behaviour")
+    assert flag["severity"] == "critical", "a new sensitive action is critical"
+    assert flag["summary"] == "Agent billing-bot did subscription.activate for the first time."
+    assert flag["hits"] == 2, "the new API joins the same episode; the second subscription is not new"
+    assert flag["evidence_event_ids"] == [late[0]["event_id"], late[1]["event_id"]]
+
+
+def test_a_token_used_from_a_new_region_and_address_is_flagged(con: duckdb.DuckDBPyConnection) -> None:
+    token = {"token_fingerprint": "hmac-sha256:k1:" + "ab" * 32, "action_type": "token.use"}
+    home = [at(m, n=m, agent_region="eu-west-1", source_address="192.0.2.10", **token) for m in range(5)]
+    abroad = at(6, agent_region="ap-southeast-2", source_address="203.0.113.99", **token)
+    store_events(con, [*home, abroad])
+    project(con)
+    [flag] = flags(con, "token_origin")
+    assert flag["scope"] == "token:" + token["token_fingerprint"] and flag["hits"] == 2
+    assert flag["evidence_event_ids"] == [abroad["event_id"]]
+    assert flag["summary"].startswith("Token hmac-sha256:k1:abab")  # of the first hit: the address, then the region
+    assert flag["summary"].endswith("was used from address 203.0.113.99 for the first time, by agent billing-bot.")
+
+
+def test_late_events_count_toward_their_minute_but_are_never_judged(con: duckdb.DuckDBPyConnection) -> None:
+    late = [at(3 + i / 100, n=i, tag="late", action_type="llm.call", cost_amount=Decimal("9.00"), cost_currency="USD")
+            for i in range(20)]  # 180 USD in minute 3, arriving after minute 19
+    store_events(con, [*steady(), *late])
+    project(con)
+    assert flags(con, "spend_spike") == []
+
+
+def test_flags_and_detector_state_do_not_depend_on_batch_boundaries(tmp_path: Path) -> None:
+    runaway = [at(BASELINE_MINUTES + i / 60, n=i, action_type="llm.call", cost_amount=Decimal("0.07"),
+                  cost_currency="USD", outcome="failure" if i % 3 else "success") for i in range(150)]
+    rows = [*steady(agent_region="eu-west-1"), *runaway,
+            at(BASELINE_MINUTES + 3, action_type="deploy.release", resource_kind="service", resource_id="api")]
+    tables = []
+    for batch_size in (1, 13, 5000):
+        con = open_store(tmp_path / f"b{batch_size}.duckdb")
+        store_events(con, rows)
+        project(con, batch_size=batch_size)
+        tables.append({table: con.sql(f"SELECT * FROM {table} ORDER BY ALL").to_arrow_table().to_pylist()
+                       for table in ("anomaly_flags", "anomaly_buckets", "anomaly_series", "anomaly_seen",
+                                     "anomaly_keys")})
+        con.close()
+    assert tables[0] == tables[1] == tables[2]
+    assert {row["kind"] for row in tables[0]["anomaly_flags"]} == {"spend_spike", "rate_spike", "failure_burst",
+                                                              "new_behaviour"}
