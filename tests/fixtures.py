@@ -23,8 +23,9 @@ from agenttrail.broker import EmbeddedBroker
 from agenttrail.config import Settings, load_settings
 from agenttrail.consumers.materializer import Materializer
 from agenttrail.consumers.store import open_store
-from agenttrail.kafka import ensure_topics
+from agenttrail.kafka import ensure_topics, make_consumer, partitions_for
 from agenttrail.producers.trail import Trail, connect
+from agenttrail.schemas.codec import alert_codec
 
 FINGERPRINT_KEY = "test-fingerprint-key-0123456789abcdef"
 SCALE = float(os.environ.get("AGENTTRAIL_TEST_SCALE", "1"))
@@ -151,3 +152,19 @@ def stored_count(con: duckdb.DuckDBPyConnection, table: str = "events") -> int:
     assert table.isidentifier(), table
     [(count,)] = con.execute(f"SELECT count(*) FROM {table}").fetchall()  # fetchall: leaves no open result
     return int(count)
+
+
+def published_alerts(settings: Settings, expected: int) -> list[dict[str, Any]]:
+    """Every alert on the alerts topic (decoded, with headers), waiting a little for a second copy of any."""
+    consumer = make_consumer(settings, settings.bootstrap or "")
+    consumer.assign(partitions_for(consumer, settings.topic("alerts")))
+    consumer.seek_to_beginning()
+    found: list[dict[str, Any]] = []
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and len(found) <= expected:
+        for records in consumer.poll(timeout_ms=500).values():
+            found.extend({"alert": alert_codec().decode(r.value), "headers": dict(r.headers)} for r in records)
+        if len(found) == expected:
+            deadline = min(deadline, time.monotonic() + 1.5)  # linger a little: a second copy would show
+    consumer.close()
+    return found

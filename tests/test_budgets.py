@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -17,12 +16,10 @@ from agenttrail import AgentAction, Settings, Trail
 from agenttrail.consumers.projections import default_projections
 from agenttrail.consumers.rebuild import check_rebuild
 from agenttrail.consumers.store import open_store
-from agenttrail.kafka import make_consumer, partitions_for
 from agenttrail.producers.control import publish_control
 from agenttrail.producers.ids import new_event_id, new_span_id, new_trace_id
-from agenttrail.schemas.codec import alert_codec
 from agenttrail.schemas.control import BudgetSet
-from tests.fixtures import SettingsFactory, TrailFactory, materialize
+from tests.fixtures import SettingsFactory, TrailFactory, materialize, published_alerts
 
 
 def set_budget(settings: Settings, tenant: str = "acme", **fields: Any) -> None:
@@ -195,21 +192,6 @@ def test_budget_cli_sets_lists_and_shows_remaining_with_other_currencies_unconve
     assert "budget.threshold" in {a["kind"] for a in json.loads(agenttrail("alerts", "--json").stdout)}
 
 
-def _published_alerts(settings: Settings, expected: int) -> list[dict[str, Any]]:
-    consumer = make_consumer(settings, settings.bootstrap or "")
-    consumer.assign(partitions_for(consumer, settings.topic("alerts")))
-    consumer.seek_to_beginning()
-    found: list[dict[str, Any]] = []
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline and len(found) <= expected:
-        for records in consumer.poll(timeout_ms=500).values():
-            found.extend({"alert": alert_codec().decode(r.value), "headers": dict(r.headers)} for r in records)
-        if len(found) == expected:
-            deadline = min(deadline, time.monotonic() + 1.5)  # linger a little: a second copy would show
-    consumer.close()
-    return found
-
-
 def test_alerts_are_published_once_with_a_stable_delivery_id_even_after_a_restart(
     trail: Trail, settings: Settings, store: duckdb.DuckDBPyConnection
 ) -> None:
@@ -223,7 +205,7 @@ def test_alerts_are_published_once_with_a_stable_delivery_id_even_after_a_restar
     charge(trail, "0.70")
     assert trail.flush(10)
     assert materialize(settings, store, until=3) == 3  # a second materializer run: the restart
-    [published] = _published_alerts(settings, expected=1)
+    [published] = published_alerts(settings, expected=1)
     alert = published["alert"]
     assert (alert["kind"], alert["severity"], alert["action"], alert["scope"]) == (
         "budget.threshold", "critical", "revoke", "tenant:acme")
