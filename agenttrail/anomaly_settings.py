@@ -18,10 +18,11 @@ class SpikeSettings(BaseModel):
     """A robust spike test on one measure of an agent per time bucket.
 
     The bar for a bucket is the highest of: median + ``k`` scaled MADs of the previous
-    ``window`` buckets (idle buckets count as zero), ``ratio`` times that median, and
-    ``floor``. Until an agent has ``min_history`` buckets of history the bar is
-    ``cold_start`` instead, so a new agent is judged against a fixed ceiling rather
-    than against nothing.
+    ``window`` buckets (idle buckets count as zero), ``ratio`` times their ``quantile``, and
+    ``floor``. A high quantile judges lumpy spend, such as purchases, against its own lumps,
+    while a runaway's first buckets are too few to move it. Until an agent has
+    ``min_history`` buckets of history the bar is ``cold_start`` instead, so a new agent
+    is judged against a fixed ceiling rather than against nothing.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -32,6 +33,7 @@ class SpikeSettings(BaseModel):
     min_history: int = Field(default=10, ge=1)
     k: float = Field(default=6.0, gt=0)
     ratio: float = Field(default=4.0, ge=1)
+    quantile: float = Field(default=0.9, gt=0, le=1)
     floor: float = Field(default=1.0, ge=0)
     cold_start: float = Field(default=50.0, gt=0)
     gap_s: int = Field(default=300, ge=0)  # a flag is extended, not raised again, while hits are this close

@@ -56,7 +56,8 @@ def test_a_runaway_loop_raises_one_spend_spike_that_grows_while_it_lasts(con: du
     assert spike["hits"] == 2, "the second minute extends the flag instead of raising another"
     # the bar: 4 x the usual 0.30 a minute (the MAD of a steady agent is 0); the 25th call passes it
     assert spike["first_seen"] == runaway[24]["occurred_at"]
-    assert spike["summary"].startswith("Agent billing-bot: 1.25 USD spent in the 60 s from 2025-03-01 12:20:00 UTC")
+    assert spike["summary"].startswith(
+        "Agent billing-bot: 1.25 USD spent on llm.call in the 60 s from 2025-03-01 12:20:00 UTC")
     assert spike["summary"].endswith("past its bar of 1.2 (usual 0.3).")
     assert spike["severity"] == "critical" and spike["score"] > 1
     assert runaway[24]["event_id"] in spike["evidence_event_ids"]

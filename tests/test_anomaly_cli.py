@@ -33,7 +33,7 @@ def test_a_flag_is_announced_once_and_acknowledged_through_the_cli(
 
     [flag] = json.loads(agenttrail("anomalies", "--open", "--kind", "spend_spike", "--json").stdout)
     assert (flag["scope"], flag["severity"], flag["status"]) == ("agent:agent-1", "critical", "open")
-    assert flag["summary"].startswith("Agent agent-1: 54.0 USD spent in the 60 s from ")
+    assert flag["summary"].startswith("Agent agent-1: 54.0 USD spent on llm.call in the 60 s from ")
     [published] = published_alerts(settings, expected=1)
     assert published["alert"]["alert_id"] == flag["flag_id"]
     assert published["alert"]["kind"] == "anomaly.spend_spike"

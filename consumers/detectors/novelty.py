@@ -28,11 +28,10 @@ class Novelty:
     def __init__(self, detectors: list[NoveltyDetector]) -> None:
         self.detectors = [d for d in detectors if d.settings.enabled]
         self._params = pa.Table.from_pylist([
-            {"detector": d.name, "learn_events": d.settings.learn_events,
-             "learn_us": d.settings.learn_s * 1_000_000, "gap_us": d.settings.gap_s * 1_000_000}
+            {"detector": d.name, "learn_events": d.settings.learn_events, "learn_us": d.settings.learn_s * 1_000_000,
+             "gap_us": d.settings.gap_s * 1_000_000}
             for d in self.detectors
-        ], schema=pa.schema([("detector", pa.string()), ("learn_events", pa.int64()), ("learn_us", pa.int64()),
-                             ("gap_us", pa.int64())]))
+        ])
 
     def detect(self, events: pa.Table, tx: duckdb.DuckDBPyConnection) -> None:
         """Add this batch's novelty hits to ``anomaly_hits`` and remember what every key did."""

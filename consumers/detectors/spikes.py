@@ -27,16 +27,12 @@ class SpikeDetector:
 class Spikes:
     def __init__(self, detectors: list[SpikeDetector]) -> None:
         self.detectors = [d for d in detectors if d.settings.enabled]
+        # One row per detector (its settings, in the units the SQL wants) for spike_detect.sql to join.
         self._params = pa.Table.from_pylist([
-            {"detector": d.name, "bucket_s": d.settings.bucket_s, "bucket_us": d.settings.bucket_s * 1_000_000,
-             "window": d.settings.window, "min_history": d.settings.min_history, "k": d.settings.k,
-             "ratio": d.settings.ratio, "floor": d.settings.floor, "cold_start": d.settings.cold_start,
-             "gap_us": d.settings.gap_s * 1_000_000, "severity": d.settings.severity}
+            {"detector": d.name, **d.settings.model_dump(exclude={"enabled"}),
+             "bucket_us": d.settings.bucket_s * 1_000_000, "gap_us": d.settings.gap_s * 1_000_000}
             for d in self.detectors
-        ], schema=pa.schema([("detector", pa.string()), ("bucket_s", pa.int64()), ("bucket_us", pa.int64()),
-                             ("window", pa.int64()), ("min_history", pa.int64()), ("k", pa.float64()),
-                             ("ratio", pa.float64()), ("floor", pa.float64()), ("cold_start", pa.float64()),
-                             ("gap_us", pa.int64()), ("severity", pa.string())]))
+        ])
 
     def detect(self, events: pa.Table, tx: duckdb.DuckDBPyConnection) -> None:
         """Add this batch's spike hits to ``anomaly_hits`` and move the buckets on."""

@@ -21,7 +21,8 @@ WINDOW earlier AS (PARTITION BY b.detector, b.series ORDER BY b.store_seq
        so_far AS (PARTITION BY b.detector, b.series ORDER BY b.store_seq ROWS UNBOUNDED PRECEDING);
 
 -- 2. the buckets this batch opens, each with its bar: median + k MADs of the window (idle buckets are
---    zeros), at least ratio x median and floor; cold_start while the series has less history than that
+--    zeros), at least ratio x its quantile and floor; cold_start while the series has less history than
+--    min_history
 CREATE OR REPLACE TEMP TABLE spike_opened AS
 WITH opened AS (
     SELECT detector, series, bucket, min(store_seq) AS first_seq,
@@ -61,7 +62,7 @@ SELECT
     CASE WHEN NOT s.judged THEN NULL
          WHEN s.slots < k.min_history THEN k.cold_start
          ELSE greatest(list_aggregate(s.history, 'median') + k.k * 1.4826 * list_aggregate(s.history, 'mad'),
-                       k.ratio * list_aggregate(s.history, 'median'), k.floor)
+                       k.ratio * list_sort(s.history)[greatest(1, ceil(k.quantile * s.slots))::BIGINT], k.floor)
     END AS bar,
     CASE WHEN s.judged AND s.slots >= k.min_history THEN list_aggregate(s.history, 'median') END AS median
 FROM stats AS s
