@@ -126,12 +126,13 @@ def test_late_events_count_toward_their_minute_but_are_never_judged(con: duckdb.
 
 
 def test_flags_and_detector_state_do_not_depend_on_batch_boundaries(tmp_path: Path) -> None:
-    runaway = [at(BASELINE_MINUTES + i / 60, n=i, action_type="llm.call", cost_amount=Decimal("0.07"),
-                  cost_currency="USD", outcome="failure" if i % 3 else "success") for i in range(150)]
-    rows = [*steady(agent_region="eu-west-1"), *runaway,
-            at(BASELINE_MINUTES + 3, action_type="deploy.release", resource_kind="service", resource_id="api")]
+    start = 12  # minutes of history: enough for a baseline (min_history 10)
+    runaway = [at(start + i / 40, n=i, action_type="llm.call", cost_amount=Decimal("0.07"),
+                  cost_currency="USD", outcome="failure" if i % 3 else "success") for i in range(80)]
+    rows = [*steady(minutes=start, per_minute=3), *runaway,
+            at(start + 3, action_type="deploy.release", resource_kind="service", resource_id="api")]
     tables = []
-    for batch_size in (1, 13, 5000):
+    for batch_size in (2, 13, 5000):
         con = open_store(tmp_path / f"b{batch_size}.duckdb")
         store_events(con, rows)
         project(con, batch_size=batch_size)
