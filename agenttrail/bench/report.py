@@ -19,6 +19,9 @@ TARGETS = {
     "chain_query_p50_ms": 50.0,  # chain query for one event over query_events stored events, at most
     "verify_events_per_s": 200_000.0,  # verify re-hashing throughput, at least
     "sealing_share": 0.15,  # share of ingest time spent sealing Merkle checkpoints, at most
+    "detection_recall": 0.95,  # injected anomalies of each kind flagged, held-out seeds, at least
+    "detection_precision": 0.9,  # flags that match an injected anomaly, held-out seeds, at least
+    "detection_delay_p95_s": 2.0,  # raising event emitted -> flag committed, live, at most
 }
 
 ACTION_BLOCKS_MAX = 20_000  # ``with trail.action`` blocks timed (each also emits one event)
@@ -120,6 +123,7 @@ class BenchReport:
     projected: MaterializerResult  # (f) the same topic with every projection
     verify: dict[str, Any]  # (g) agenttrail verify over the store (f) wrote
     chain_query: dict[str, Any]  # (h) the chain query over query_events stored events
+    detection: dict[str, Any] | None  # (i) anomaly detection on labelled fleets; None when skipped
     seconds: float
     measures: list[Measure] = field(default_factory=list)
 

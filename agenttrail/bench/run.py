@@ -28,6 +28,7 @@ from rich.progress import (
 
 from agenttrail.bench.ceiling import consume, produce
 from agenttrail.bench.chains import measure_chain_query
+from agenttrail.bench.detection import measure_detection
 from agenttrail.bench.events import encoded_events
 from agenttrail.bench.integrity import measure_verify
 from agenttrail.bench.materializer import measure_materializer
@@ -87,10 +88,18 @@ def _advance(progress: Progress, task: TaskID) -> Callable[[int], None]:
     return lambda n: progress.advance(task, n)
 
 
-def run_bench(*, events: int, query_events: int, console: Console, progress: bool = True) -> BenchReport:
-    """Run every stage once on a private embedded broker and return the measurements."""
-    if events < 1 or query_events < 1:
-        raise BenchError("events and query_events must be at least 1.")
+DETECTION_ANOMALIES = 5  # instances of each injected kind per seed
+DETECTION_WALL_RATE = 2000.0  # events per wall second the labelled fleet is throttled to
+
+
+def run_bench(*, events: int, query_events: int, console: Console, progress: bool = True,
+              detection_events: int = 0) -> BenchReport:
+    """Run every stage once on a private embedded broker and return the measurements.
+
+    ``detection_events`` per seed for stage (i), the anomaly detectors on labelled fleets; 0 skips it.
+    """
+    if events < 1 or query_events < 1 or detection_events < 0:
+        raise BenchError("events and query_events must be at least 1, detection_events at least 0.")
     machine = machine_info()
     run_id, key = secrets.token_hex(4), secrets.token_urlsafe(32)
     codec = default_codec()
@@ -110,6 +119,7 @@ def run_bench(*, events: int, query_events: int, console: Console, progress: boo
             "projected": bar.add_task("(f) with every projection", total=events),
             "verify": bar.add_task("(g) verify", total=1),
             "chains": bar.add_task("(h) chain query", total=1),
+            "detection": bar.add_task("(i) anomaly detection", total=4 * detection_events),
         }
         load = _settings(bootstrap, work, run_id, "load", key)
         with _quiet_gc():
@@ -141,10 +151,14 @@ def run_bench(*, events: int, query_events: int, console: Console, progress: boo
         bar.advance(tasks["verify"])
         chain_query = measure_chain_query(work / "chains.duckdb", events=query_events)
         bar.advance(tasks["chains"])
+        detection = measure_detection(
+            lambda stage: _settings(bootstrap, work, run_id, stage, key), bootstrap, work, events=detection_events,
+            anomalies=DETECTION_ANOMALIES, wall_rate=DETECTION_WALL_RATE,
+            on_progress=_advance(bar, tasks["detection"])) if detection_events else None
 
     report = BenchReport(events=events, query_events=query_events, machine=machine, ceiling=ceiling, sdk=sdk,
                          materializer=materializer, naive=naive, query=query, projected=projected,
-                         verify=asdict(verified), chain_query=chain_query,
+                         verify=asdict(verified), chain_query=chain_query, detection=detection,
                          seconds=time.perf_counter() - started)
     report.measures = measures(report)
     return report

@@ -8,6 +8,7 @@ from dataclasses import asdict
 from rich.console import Console
 from rich.table import Table
 
+from agenttrail.bench.detection_table import detection_rows
 from agenttrail.bench.report import TARGETS, BenchReport, Measure
 from agenttrail.consumers.pipeline import WORKER_PHASES
 
@@ -54,7 +55,7 @@ def measures(report: BenchReport) -> list[Measure]:
                 note=f"{q.rows_returned} rows, max {q.max_ms:.1f} ms"),
         Measure("(d) query", "load (INSERT … SELECT over range)", q.load_seconds, "s"),
     ]
-    return rows + _projection_rows(report)
+    return rows + _projection_rows(report) + detection_rows(report.detection)
 
 
 def _projection_rows(report: BenchReport) -> list[Measure]:
@@ -92,6 +93,8 @@ def _format(value: float, unit: str) -> str:
         return f"{value:.2f} s"
     if unit == "µs/ev":
         return f"{value:,.1f} µs/ev"
+    if unit == "":
+        return ""
     return f"{value:,.1f} {unit}"
 
 
