@@ -15,14 +15,8 @@ from agenttrail.config import Settings, load_settings
 from agenttrail.consumers.materializer import Materializer
 from agenttrail.consumers.store import open_store
 from agenttrail.kafka import ensure_topics
-from agenttrail.producers.fleet import (
-    DOMAIN_PRICE,
-    MODELS,
-    PLANS,
-    TOKEN_PREFIX,
-    Fleet,
-    FleetReport,
-)
+from agenttrail.producers.catalogue import DOMAIN_PRICE, MODELS, PLANS, TOKEN_PREFIX
+from agenttrail.producers.fleet import Fleet, FleetReport
 from agenttrail.producers.trail import Trail, connect
 
 EVENTS = 2000
