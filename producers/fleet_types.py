@@ -1,6 +1,6 @@
 """The fleet simulator's vocabulary: its agents and tokens, the failures it simulates, its report.
 
-Apart from ``fleet`` so the anomaly scenarios can name these without importing the fleet.
+Apart from ``fleet`` so that module holds only the fleet's behaviour.
 """
 
 from __future__ import annotations

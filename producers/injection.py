@@ -54,16 +54,14 @@ def plan(rng: random.Random, per_kind: int, agents: list[SimAgent], origin: date
         if per_kind and not candidates:
             raise ValueError(f"no agent of this fleet can carry a {kind}; add agents or tenants")
         low, high = shape.minutes(kind)
+        earliest = shape.warmup * horizon
+        if per_kind and horizon - high * 60 < earliest:
+            raise ValueError(f"a {kind} of up to {high} virtual minutes does not fit after the warm-up of a "
+                             f"{horizon / 60:.1f}-minute run; emit more events, lower the pace or shorten it")
         for _ in range(per_kind):
             for _ in range(_PLACEMENT_TRIES):
                 seconds = rng.uniform(low, high) * 60
-                latest = horizon - seconds
-                earliest = shape.warmup * horizon
-                if latest < earliest:
-                    raise ValueError(f"a {kind} of up to {high} virtual minutes does not fit after the "
-                                     f"warm-up of a {horizon / 60:.1f}-minute run; emit more events, "
-                                     "lower the pace or shorten the anomaly")
-                offset, agent = rng.uniform(earliest, latest), rng.choice(candidates)
+                offset, agent = rng.uniform(earliest, horizon - seconds), rng.choice(candidates)
                 window = (offset, offset + seconds)
                 if all(window[1] < s or e < window[0] for s, e in taken.get(agent.id, [])):
                     break
