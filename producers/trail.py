@@ -52,12 +52,19 @@ def connect(
     settings: Settings | None = None,
     spool_dir: Path | None = None,
     on_refused: Callable[[Refusal], None] | None = None,
+    clock: Callable[[], datetime] | None = None,
 ) -> Trail:
     """Open the emitter for this process and return the agent's Trail.
 
     ``principal`` is ``"human:alice"``, ``"service:billing"`` or ``"agent:planner"``.
     Without a bootstrap setting the embedded broker recorded by ``agenttrail
     serve`` is used; with neither, BrokerUnavailableError says how to start one.
+
+    ``clock`` stamps ``occurred_at`` instead of the wall clock; it is what replays, importers
+    and simulators use to record when something happened rather than when it was recorded.
+    It must return timezone-aware UTC datetimes (the consumer quarantines an ``occurred_at``
+    more than five minutes in its future). Durations are still measured with the process's
+    monotonic counter.
     """
     settings = settings or load_settings()
     bootstrap = resolve_bootstrap(settings)
@@ -65,7 +72,8 @@ def connect(
     emitter = Emitter(settings, bootstrap, spool=spool, on_refused=on_refused)
     identity = {"id": agent_id, "version": agent_version, "model": model, "runtime": runtime, "region": region}
     return Trail(emitter, settings, tenant=tenant, agent=identity, principal=_principal(principal),
-                 actor_chain=[{"kind": "agent", "id": agent_id}], mode=mode, session_id=session_id)
+                 actor_chain=[{"kind": "agent", "id": agent_id}], mode=mode, session_id=session_id,
+                 clock=clock)
 
 
 class Trail:
@@ -82,6 +90,7 @@ class Trail:
         actor_chain: list[dict[str, str]],
         mode: Mode,
         session_id: str | None,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.emitter = emitter
         self.settings = settings
@@ -93,26 +102,29 @@ class Trail:
         self.session_id = session_id
         self.stream_id = f"{agent['id']}/{new_span_id()}"
         self._fingerprinter: Fingerprinter | None = None
+        self._clock = clock  # None: the wall clock (see connect)
 
     # -- identities sharing this process's emitter ------------------------------------------------
 
     def for_agent(self, *, tenant: str, agent_id: str, agent_version: str, region: str, principal: str,
                   model: str | None = None, runtime: str | None = None,
-                  session_id: str | None = None) -> Trail:
-        """Another agent's Trail on the same emitter (a fleet in one process)."""
+                  session_id: str | None = None, clock: Callable[[], datetime] | None = None) -> Trail:
+        """Another agent's Trail on the same emitter (a fleet in one process); ``clock`` defaults to
+        this trail's."""
         identity = {"id": agent_id, "version": agent_version, "model": model, "runtime": runtime, "region": region}
         return Trail(self.emitter, self.settings, tenant=tenant, agent=identity,
                      principal=_principal(principal), actor_chain=[{"kind": "agent", "id": agent_id}],
-                     mode=self.mode, session_id=session_id)
+                     mode=self.mode, session_id=session_id, clock=clock or self._clock)
 
     def delegate(self, agent_id: str, agent_version: str, *, model: str | None = None,
                  region: str | None = None) -> Trail:
-        """A sub-agent acting for the same principal; its actor chain records who delegated."""
+        """A sub-agent acting for the same principal; its actor chain records who delegated.
+        It keeps this trail's clock."""
         identity = {**self.agent, "id": agent_id, "version": agent_version,
                     "model": model or self.agent["model"], "region": region or self.agent["region"]}
         return Trail(self.emitter, self.settings, tenant=self.tenant, agent=identity,
                      principal=self.principal, actor_chain=[{"kind": "agent", "id": agent_id}, *self.actor_chain],
-                     mode=self.mode, session_id=self.session_id)
+                     mode=self.mode, session_id=self.session_id, clock=self._clock)
 
     # -- recording -------------------------------------------------------------------------------
 
@@ -187,6 +199,9 @@ class Trail:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
+    def _now(self) -> datetime:
+        return datetime.now(UTC) if self._clock is None else self._clock()
+
     def _mode_for(self, action_type: str) -> Mode:
         return "fail_closed" if _FAIL_CLOSED_ACTIONS.match(action_type) else self.mode
 
@@ -218,7 +233,7 @@ class ActionScope:
         self.data_region: str | None = None
         self.source_address: str | None = None
         self.started_event_id: str | None = None
-        self._started_at = datetime.now(UTC)
+        self._started_at = trail._now()
         self._t0 = 0
 
     def set_resource(self, kind: str, resource_id: str, *, region: str | None = None) -> None:
@@ -277,7 +292,7 @@ class ActionScope:
                 if self.started_event_id else self.attributes
         return {
             "event_id": event_id,
-            "occurred_at": self._started_at if phase == "started" else datetime.now(UTC),
+            "occurred_at": self._started_at if phase == "started" else trail._now(),
             "tenant": trail.tenant,
             "agent": trail.agent,
             "principal": trail.principal,

@@ -15,14 +15,8 @@ from agenttrail.config import Settings, load_settings
 from agenttrail.consumers.materializer import Materializer
 from agenttrail.consumers.store import open_store
 from agenttrail.kafka import ensure_topics
-from agenttrail.producers.fleet import (
-    DOMAIN_PRICE,
-    MODELS,
-    PLANS,
-    TOKEN_PREFIX,
-    Fleet,
-    FleetReport,
-)
+from agenttrail.producers.catalogue import ADDRESS_RANGES, DOMAIN_PRICE, MODELS, PLANS, TOKEN_PREFIX
+from agenttrail.producers.fleet import Fleet, FleetReport
 from agenttrail.producers.trail import Trail, connect
 
 EVENTS = 2000
@@ -232,3 +226,35 @@ def test_same_seed_gives_the_same_action_mix(broker: EmbeddedBroker, tmp_path: P
     assert again.per_tenant == report.per_tenant
     assert (again.events, again.tasks) == (report.events, report.tasks)
     assert other.actions != report.actions
+
+
+def test_every_action_names_the_documentation_address_of_its_host(materialized: Any) -> None:
+    _, _, con = materialized
+    hosts = con.execute("SELECT agent_id, agent_region, list(DISTINCT source_address) FROM events "
+                        "GROUP BY ALL").fetchall()
+    assert all(len(addresses) == 1 for _, _, addresses in hosts), "one stable address per agent and region"
+    assert all(addresses[0].rsplit(".", 1)[0] == ADDRESS_RANGES[region] for _, region, addresses in hosts)
+
+
+def test_each_sub_agent_uses_a_token_of_its_own(materialized: Any) -> None:
+    _, _, con = materialized
+    shared = _one(con, "SELECT count(*) FROM (SELECT token_fingerprint FROM events WHERE action_type = "
+                       "'token.use' GROUP BY 1 HAVING count(DISTINCT agent_id) > 1)")
+    assert shared == 0
+
+
+def test_pacing_changes_when_actions_happen_never_which(broker: EmbeddedBroker, tmp_path: Path,
+                                                        materialized: Any) -> None:
+    report, _, _ = materialized
+    settings = _settings(tmp_path, broker.bootstrap, topic_prefix="pacing")
+    ensure_topics(settings, broker.bootstrap)
+    trail = _driver(settings)
+    try:
+        paced = Fleet(trail, seed=7, pace=20.0).run(EVENTS)
+        throttled = Fleet(trail, seed=7).run(300, wall_rate=1000.0)
+        assert trail.flush()
+    finally:
+        trail.close()
+    assert (paced.actions, paced.events, paced.tasks) == (report.actions, report.events, report.tasks)
+    assert paced.anomalies == [] and paced.emitted_wall == {}, "neither is asked for"
+    assert throttled.seconds >= throttled.events / 1000.0, "it sleeps rather than outrun the wall rate"

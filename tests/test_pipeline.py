@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import duckdb
@@ -99,6 +100,28 @@ def test_delegated_sub_agent_carries_the_actor_chain(
     chain, principal = store.execute(
         "SELECT actor_chain, principal_id FROM events WHERE agent_id = 'worker'").fetchone()  # type: ignore[misc]
     assert [a["id"] for a in chain] == ["worker", "planner"] and principal == "alice"
+
+
+def test_an_injected_clock_stamps_every_event_of_the_trail_its_agents_and_sub_agents(
+    trail_factory: TrailFactory, settings: Settings, store: duckdb.DuckDBPyConnection
+) -> None:
+    ticks = iter(datetime(2024, 1, 1, tzinfo=UTC) + timedelta(seconds=s) for s in range(100))
+    planner = trail_factory(agent_id="planner", clock=lambda: next(ticks))
+    other = planner.for_agent(tenant="acme", agent_id="other", agent_version="1", region="us-east-1",
+                              principal="human:bob")
+    worker = planner.delegate("worker", "2.0")
+    with planner.action("subscription.activate", "pro-plan") as act:  # started + completed
+        act.set_cost("20.00", "EUR")
+    with other.action("tool.call", "fetch"), worker.action("llm.call", "draft"):
+        pass
+    planner.flush(10)
+    materialize(settings, store, until=4)
+    stamps = store.execute("SELECT agent_id, phase, year(occurred_at), duration_us FROM events "
+                           "ORDER BY occurred_at").fetchall()
+    assert all(s[2] == 2024 for s in stamps), "no event was stamped with the wall clock"
+    assert [(s[0], s[1]) for s in stamps] == [("planner", "started"), ("planner", "completed"),
+                                              ("worker", "completed"), ("other", "completed")]
+    assert stamps[0][3] is None and all(s[3] >= 0 for s in stamps[1:]), "durations stay measured"
 
 
 def test_raw_secrets_are_refused_by_the_sdk_and_tokens_are_fingerprinted(
