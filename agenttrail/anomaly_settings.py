@@ -33,7 +33,7 @@ class SpikeSettings(BaseModel):
     min_history: int = Field(default=10, ge=1)
     k: float = Field(default=6.0, gt=0)
     ratio: float = Field(default=4.0, ge=1)
-    quantile: float = Field(default=0.9, gt=0, le=1)
+    quantile: float = Field(default=0.95, gt=0, le=1)
     floor: float = Field(default=1.0, ge=0)
     cold_start: float = Field(default=50.0, gt=0)
     gap_s: int = Field(default=300, ge=0)  # a flag is extended, not raised again, while hits are this close
@@ -44,6 +44,11 @@ class SpikeSettings(BaseModel):
         if self.min_history > self.window:
             raise ValueError("min_history must not exceed window")
         return self
+
+
+class SpendSettings(SpikeSettings):
+    # Action types left out: a slow creep is in usage (model and tool calls), purchases come in lumps.
+    skip_actions: list[str] = Field(default_factory=list)
 
 
 class NoveltySettings(BaseModel):
@@ -83,10 +88,12 @@ class RegionViolationSettings(BaseModel):
 class AnomalySettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    spend_spike: SpikeSettings = SpikeSettings(severity="critical")
-    # The same spend, in longer buckets: a slow creep no single minute gives away.
-    spend_drift: SpikeSettings = SpikeSettings(bucket_s=600, window=18, min_history=6, k=4.0, ratio=1.8,
-                                               floor=5.0, cold_start=1e12, gap_s=1800)
+    # A new agent's spend is capped by budgets (agent:*); this judges it only past a generous ceiling.
+    spend_spike: SpendSettings = SpendSettings(severity="critical", cold_start=5000.0)
+    # Usage spend in five-minute buckets against its median: a slow creep no single minute gives away.
+    spend_drift: SpendSettings = SpendSettings(bucket_s=300, window=24, min_history=6, k=4.0, ratio=1.8,
+                                               quantile=0.5, floor=0.3, cold_start=1e12, gap_s=1800,
+                                               skip_actions=list(_SENSITIVE))
     rate_spike: SpikeSettings = SpikeSettings(floor=30.0, cold_start=600.0)
     failure_burst: SpikeSettings = SpikeSettings(floor=5.0, cold_start=20.0)
     new_behaviour: NewBehaviourSettings = NewBehaviourSettings()

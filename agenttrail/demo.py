@@ -29,10 +29,12 @@ from agenttrail.producers.control import publish_control
 from agenttrail.producers.fleet import Fleet
 from agenttrail.producers.trail import connect
 from agenttrail.queries import run_query
+from agenttrail.rogue import RogueReport, run_rogue
 from agenttrail.schemas.control import BudgetSet, ControlPayload, TenantRegionsSet
 from agenttrail.service import Pipeline
 
 STORE_TIMEOUT_S = 120.0
+FLEET_MINUTES = 40  # of a fleet's simulated life, however many events: the detectors' baselines need time
 
 
 @dataclass
@@ -72,8 +74,9 @@ def run_demo(db: Path, events: int, *, seed: int, console: Console) -> DemoRepor
                 progress.update(produced_bar, completed=submitted)
                 progress.update(stored_bar, completed=pipeline.stats.stored - changes)
 
-            fleet_report = Fleet(trail, seed=seed).run(events, on_progress=tick)
-            trail.close()
+            fleet = Fleet(trail, seed=seed, pace=events / (FLEET_MINUTES * 60))
+            fleet_report = fleet.run(events, on_progress=tick)
+            trail.flush()
             produced = trail.emitter.stats.acked
             progress.update(produced_bar, total=produced, completed=produced)
             progress.update(stored_bar, total=produced)
@@ -81,10 +84,13 @@ def run_demo(db: Path, events: int, *, seed: int, console: Console) -> DemoRepor
             while not pipeline.wait_until_stored(produced + changes, 0.1) and time.monotonic() < deadline:
                 progress.update(stored_bar, completed=pipeline.stats.stored - changes)
             progress.update(stored_bar, completed=pipeline.stats.stored - changes)
-        pipeline.stop()  # seals the last checkpoint before the report reads it
         report = DemoReport(produced, pipeline.stats.stored - changes, pipeline.stats.duplicates,
                             pipeline.stats.quarantined, time.perf_counter() - started)
+        rogue = run_rogue(fleet, trail, settings, broker.bootstrap, pipeline, con.cursor())
+        trail.close()
+        pipeline.stop()  # seals the last checkpoint before the report reads it
         _print_report(console, con, report, first_seq, fleet_report.sample_root_event_id)
+        _print_rogue(console, rogue)
         return report
 
 
@@ -125,3 +131,13 @@ def _print_report(console: Console, con: duckdb.DuckDBPyConnection, report: Demo
     if sample:
         console.print("[bold]A sample operation chain[/bold] (agenttrail query chain --param event_id=" + sample + "):")
         console.print(chain_tree(run_query(con, "chain", {"event_id": sample})))
+
+
+def _print_rogue(console: Console, rogue: RogueReport) -> None:
+    console.print(f"[bold]A rogue agent[/bold] (agenttrail anomalies --open): {rogue.agent_id} of {rogue.tenant} "
+                  f"resent one paid model call {rogue.calls} times ({rogue.spent} USD) in {rogue.emit_seconds:.2f} s.")
+    flagged = (f"flagged ({', '.join(rogue.flag_kinds)}) {rogue.flagged_after_s:.2f} s after its first call"
+               if rogue.flagged_after_s is not None else "not flagged in time")
+    budget = (f"its budget alert fired after {rogue.budget_alert_after_s:.2f} s"
+              if rogue.budget_alert_after_s is not None else "no budget alert in time")
+    console.print(f"  It was {flagged}; {budget}.")

@@ -71,10 +71,10 @@ def test_normal_spend_raises_nothing(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def test_a_new_agent_is_judged_against_the_cold_start_ceiling(con: duckdb.DuckDBPyConnection) -> None:
-    modest = [at(i / 10, n=i, agent_id="new-bot", action_type="llm.call", cost_amount=Decimal("4.00"),
-                 cost_currency="USD") for i in range(10)]  # 40 USD in its first minute: under 50
-    lavish = [at(5 + i / 10, n=i, agent_id="fresh-bot", action_type="llm.call", cost_amount=Decimal("6.00"),
-                 cost_currency="USD") for i in range(10)]  # 60 USD
+    modest = [at(i / 10, n=i, agent_id="new-bot", action_type="llm.call", cost_amount=Decimal("400.00"),
+                 cost_currency="USD") for i in range(10)]  # 4,000 USD in its first minute: under 5,000
+    lavish = [at(5 + i / 10, n=i, agent_id="fresh-bot", action_type="llm.call", cost_amount=Decimal("600.00"),
+                 cost_currency="USD") for i in range(10)]  # 6,000 USD
     store_events(con, [*modest, *lavish])
     project(con)
     assert [f["scope"] for f in flags(con, "spend_spike")] == ["agent:fresh-bot"]

@@ -24,16 +24,16 @@ def test_a_flag_is_announced_once_and_acknowledged_through_the_cli(
         return subprocess.run([sys.executable, "-m", "agenttrail.cli", "--db", str(settings.db), *args],
                               env=env, capture_output=True, text=True, timeout=60)
 
-    for _ in range(12):  # 72 USD within a second from an agent with no history: past the cold-start ceiling
+    for _ in range(12):  # 7,200 USD within a second from an agent with no history: past the cold-start ceiling
         with trail.action("llm.call", "draft") as act:
-            act.set_cost("6.00", "USD", input_tokens=10, output_tokens=5)
+            act.set_cost("600.00", "USD", input_tokens=10, output_tokens=5)
     assert trail.flush(10)
     assert materialize(settings, store, until=12) == 12
     store.close()
 
     [flag] = json.loads(agenttrail("anomalies", "--open", "--kind", "spend_spike", "--json").stdout)
     assert (flag["scope"], flag["severity"], flag["status"]) == ("agent:agent-1", "critical", "open")
-    assert flag["summary"].startswith("Agent agent-1: 54.0 USD spent on llm.call in the 60 s from ")
+    assert flag["summary"].startswith("Agent agent-1: 5400.0 USD spent on llm.call in the 60 s from ")
     [published] = published_alerts(settings, expected=1)
     assert published["alert"]["alert_id"] == flag["flag_id"]
     assert published["alert"]["kind"] == "anomaly.spend_spike"

@@ -13,14 +13,15 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from agenttrail import sql
 from agenttrail.bench.detection_score import Score, flag_from_row, percentile, score
 from agenttrail.config import Settings
 from agenttrail.consumers.materializer import Materializer
-from agenttrail.consumers.store import open_store, sql
+from agenttrail.consumers.store import open_store
+from agenttrail.consumers.store import sql as consumer_sql
 from agenttrail.producers.fleet import Fleet
 from agenttrail.producers.trail import connect
 
@@ -62,6 +63,8 @@ def summary(result: Score) -> dict[str, Any]:
         "detectors": {name: {"flags": d.flags, "true": d.true, "precision": d.precision}
                       for name, d in sorted(result.detectors.items())},
         "pipeline_delay_p95_s": seconds([v for k in result.kinds.values() for v in k.pipeline_delays_s], 0.95),
+        "missed": result.missed,
+        "false_flags": result.false_flags[:50],
     }
 
 
@@ -80,7 +83,7 @@ def _run_seed(settings: Settings, bootstrap: str, db: Path, *, seed: int, events
             while not (produced and stored >= produced[0]):
                 result = materializer.step()
                 if result is not None and result.stored:
-                    [(last_seq,)] = con.execute(sql("last_store_seq")).fetchall()
+                    [(last_seq,)] = con.execute(consumer_sql("last_store_seq")).fetchall()
                     committed.append((last_seq, time.time()))
                     stored += result.stored + result.duplicates + result.quarantined
                     deadline = time.monotonic() + STALL_S
@@ -107,7 +110,7 @@ def _run_seed(settings: Settings, bootstrap: str, db: Path, *, seed: int, events
     if failure:
         con.close()
         raise failure[0]
-    rows = con.sql(_bench_sql("bench_flags")).to_arrow_table().to_pylist()
+    rows = con.sql(sql.text("bench_flags")).to_arrow_table().to_pylist()
     con.close()
     occurred = {row["raised_by"]: row["raised_occurred_at"] for row in rows}
     return score(report.anomalies, [flag_from_row(row) for row in rows], committed=committed,
@@ -125,7 +128,3 @@ def _increments(on_progress: Callable[[int], None] | None) -> Callable[[int], No
         reported[0] = total
 
     return advance
-
-
-def _bench_sql(name: str) -> str:
-    return resources.files("agenttrail").joinpath("sql", f"{name}.sql").read_text("utf-8")

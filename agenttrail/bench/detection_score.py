@@ -34,6 +34,7 @@ class Flag:
     last_seen: datetime
     raised_seq: int
     raised_by: str  # the event id that raised it
+    summary: str
 
 
 @dataclass
@@ -63,6 +64,8 @@ class DetectorScore:
 class Score:
     kinds: dict[str, KindScore]
     detectors: dict[str, DetectorScore]
+    missed: list[str] = field(default_factory=list)  # the anomalies no flag matched, for a person to read
+    false_flags: list[str] = field(default_factory=list)  # the summaries of flags that matched nothing
 
     @property
     def precision(self) -> float:
@@ -82,6 +85,8 @@ class Score:
             mine_d = self.detectors.setdefault(name, DetectorScore())
             mine_d.flags += theirs_d.flags
             mine_d.true += theirs_d.true
+        self.missed += other.missed
+        self.false_flags += other.false_flags
 
 
 def matches(flag: Flag, anomaly: InjectedAnomaly) -> bool:
@@ -97,15 +102,22 @@ def score(anomalies: list[InjectedAnomaly], flags: list[Flag], *, committed: lis
     occurred_at of each flag's raising event."""
     kinds = {kind: KindScore() for kind in KINDS}
     detectors: dict[str, DetectorScore] = defaultdict(DetectorScore)
+    false_flags = []
     for flag in flags:
         detectors[flag.kind].flags += 1
-        detectors[flag.kind].true += any(matches(flag, anomaly) for anomaly in anomalies)
+        if any(matches(flag, anomaly) for anomaly in anomalies):
+            detectors[flag.kind].true += 1
+        else:
+            false_flags.append(f"{flag.kind}: {flag.summary}")
+    missed = []
     seqs = [seq for seq, _ in committed]
     for anomaly in anomalies:
         kind = kinds[anomaly.kind]
         kind.injected += 1
         caught = sorted((f for f in flags if matches(f, anomaly)), key=lambda f: f.raised_seq)
         if not caught:
+            missed.append(f"{anomaly.kind} of {anomaly.agent_id} ({anomaly.tenant}) from {anomaly.start:%H:%M:%S} "
+                          f"to {anomaly.end:%H:%M:%S}, {len(anomaly.event_ids)} events")
             continue
         kind.detected += 1
         for detector in {f.kind for f in caught}:
@@ -115,7 +127,7 @@ def score(anomalies: list[InjectedAnomaly], flags: list[Flag], *, committed: lis
         at = bisect.bisect_left(seqs, first.raised_seq)
         if first.raised_by in emitted_wall and at < len(committed):
             kind.pipeline_delays_s.append(committed[at][1] - emitted_wall[first.raised_by])
-    return Score(kinds, dict(detectors))
+    return Score(kinds, dict(detectors), missed, false_flags)
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -129,4 +141,4 @@ def percentile(values: list[float], q: float) -> float | None:
 def flag_from_row(row: dict[str, Any]) -> Flag:
     return Flag(kind=row["kind"], tenant=row["tenant"], scope=row["scope"], agent_id=row["agent_id"],
                 first_seen=row["first_seen"], last_seen=row["last_seen"], raised_seq=row["raised_seq"],
-                raised_by=row["raised_by"])
+                raised_by=row["raised_by"], summary=row["summary"])

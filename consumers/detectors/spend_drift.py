@@ -7,4 +7,5 @@ from agenttrail.consumers.detectors.spikes import SpikeDetector
 
 
 def detector(settings: AnomalySettings) -> SpikeDetector:
-    return SpikeDetector("spend_drift", "points_spend", settings.spend_drift)
+    own = settings.spend_drift
+    return SpikeDetector("spend_drift", "points_spend", own, {"skip_actions": own.skip_actions})

@@ -7,4 +7,5 @@ from agenttrail.consumers.detectors.spikes import SpikeDetector
 
 
 def detector(settings: AnomalySettings) -> SpikeDetector:
-    return SpikeDetector("spend_spike", "points_spend", settings.spend_spike)
+    own = settings.spend_spike
+    return SpikeDetector("spend_spike", "points_spend", own, {"skip_actions": own.skip_actions})

@@ -7,7 +7,8 @@ one costs a points script, not another round of queries per batch.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -22,6 +23,7 @@ class SpikeDetector:
     name: str  # the flag kind
     points: str  # consumers/sql/<points>.sql: INSERT INTO spike_points from batch_events, one row per event
     settings: SpikeSettings
+    params: dict[str, Any] = field(default_factory=dict)  # the points script's own bound parameters
 
 
 class Spikes:
@@ -29,7 +31,7 @@ class Spikes:
         self.detectors = [d for d in detectors if d.settings.enabled]
         # One row per detector (its settings, in the units the SQL wants) for spike_detect.sql to join.
         self._params = pa.Table.from_pylist([
-            {"detector": d.name, **d.settings.model_dump(exclude={"enabled"}),
+            {"detector": d.name, **d.settings.model_dump(exclude={"enabled", "skip_actions"}),
              "bucket_us": d.settings.bucket_s * 1_000_000, "gap_us": d.settings.gap_s * 1_000_000}
             for d in self.detectors
         ])
@@ -50,5 +52,5 @@ class Spikes:
 
     def _points(self, events: pa.Table, tx: duckdb.DuckDBPyConnection) -> None:
         for detector in self.detectors:
-            run_script(tx, detector.points, {"detector": detector.name}, batch_events=events)
+            run_script(tx, detector.points, {"detector": detector.name, **detector.params}, batch_events=events)
 

@@ -16,8 +16,8 @@ from agenttrail.consumers.detectors import default_detectors
 from agenttrail.consumers.projections._sql import run_script, scalar
 
 # Only what the detectors read: registering every column (raw, nested lists and maps) costs DuckDB more to scan.
-_COLUMNS = ["store_seq", "event_id", "received_at", "occurred_at", "tenant", "agent_id", "agent_region", "phase",
-            "action_type", "resource_kind", "resource_id", "resource_region", "data_region", "outcome",
+_COLUMNS = ["store_seq", "event_id", "received_at", "occurred_at", "tenant", "agent_id", "agent_region", "actor_chain",
+            "phase", "action_type", "resource_kind", "resource_id", "resource_region", "data_region", "outcome",
             "token_fingerprint", "source_address", "cost_amount", "cost_currency"]
 
 

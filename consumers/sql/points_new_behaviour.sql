@@ -1,16 +1,25 @@
--- New-behaviour points: what an agent does (its action types, and the resources of kinds whose ids are
--- stable: $resource_kinds). A new sensitive action ($sensitive_actions) is critical.
+-- New-behaviour points: what an agent's delegation tree does (its action types, and the resources of kinds
+-- whose ids are stable: $resource_kinds), keyed by the agent at its root, so a sub-agent is judged by what
+-- its tree has done rather than by its own few actions. A new sensitive action ($sensitive_actions) is
+-- critical.
 INSERT INTO novelty_points
-SELECT $detector, tenant || '/' || agent_id, 'action ' || action_type, tenant, agent_id, 'agent:' || agent_id,
+WITH acts AS (
+    SELECT *, actor_chain[-1].id AS root_agent,
+           CASE WHEN actor_chain[-1].id = agent_id THEN '' ELSE printf(' (delegated by %s)', actor_chain[-1].id) END
+               AS delegated
+    FROM batch_events
+    WHERE phase = 'completed'
+)
+SELECT $detector, tenant || '/' || root_agent, 'action ' || action_type, tenant, agent_id, 'agent:' || agent_id,
        CASE WHEN list_contains($sensitive_actions, action_type) THEN 'critical' ELSE 'warning' END,
-       printf('Agent %s did %s for the first time.', agent_id, action_type),
+       printf('Agent %s%s did %s for the first time.', agent_id, delegated, action_type),
        store_seq, event_id, occurred_at, received_at
-FROM batch_events
-WHERE phase = 'completed'
+FROM acts
 UNION ALL
-SELECT $detector, tenant || '/' || agent_id, 'resource ' || resource_kind || ' ' || resource_id, tenant, agent_id,
+SELECT $detector, tenant || '/' || root_agent, 'resource ' || resource_kind || ' ' || resource_id, tenant, agent_id,
        'agent:' || agent_id, 'warning',
-       printf('Agent %s used %s %s for the first time (%s).', agent_id, resource_kind, resource_id, action_type),
+       printf('Agent %s%s used %s %s for the first time (%s).', agent_id, delegated, resource_kind, resource_id,
+              action_type),
        store_seq, event_id, occurred_at, received_at
-FROM batch_events
-WHERE phase = 'completed' AND list_contains($resource_kinds, resource_kind);
+FROM acts
+WHERE list_contains($resource_kinds, resource_kind);
