@@ -23,6 +23,7 @@ from agenttrail.consumers.materializer import Materializer
 from agenttrail.consumers.store import open_store
 from agenttrail.consumers.store import sql as consumer_sql
 from agenttrail.producers.fleet import Fleet
+from agenttrail.producers.scenarios import AnomalyShape
 from agenttrail.producers.trail import connect
 
 TUNING_SEED = 1
@@ -33,12 +34,14 @@ STALL_S = 60.0
 
 def measure_detection(settings_for: Callable[[str], Settings], bootstrap: str, work: Path, *, events: int,
                       anomalies: int, wall_rate: float, seeds: tuple[int, ...] = (TUNING_SEED, *HELD_OUT_SEEDS),
+                      shape: AnomalyShape | None = None,
                       on_progress: Callable[[int], None] | None = None) -> dict[str, Any]:
     """Precision, recall and delays on the held-out seeds (and, apart, on the tuning seed)."""
     held_out, tuning = Score({}, {}), Score({}, {})
     for seed in seeds:
         result = _run_seed(settings_for(f"detect{seed}"), bootstrap, work / f"detect-{seed}.duckdb", seed=seed,
-                           events=events, anomalies=anomalies, wall_rate=wall_rate, on_progress=on_progress)
+                           events=events, anomalies=anomalies, wall_rate=wall_rate, shape=shape,
+                           on_progress=on_progress)
         (tuning if seed == TUNING_SEED else held_out).add(result)
     return {"events_per_seed": events, "anomalies_per_kind_per_seed": anomalies, "pace": PACE,
             "wall_rate": wall_rate, "tuning_seed": TUNING_SEED if TUNING_SEED in seeds else None,
@@ -69,7 +72,7 @@ def summary(result: Score) -> dict[str, Any]:
 
 
 def _run_seed(settings: Settings, bootstrap: str, db: Path, *, seed: int, events: int, anomalies: int,
-              wall_rate: float, on_progress: Callable[[int], None] | None) -> Score:
+              wall_rate: float, shape: AnomalyShape | None, on_progress: Callable[[int], None] | None) -> Score:
     con = open_store(db)
     materializer = Materializer(settings, bootstrap, con)
     materializer.start()
@@ -99,7 +102,7 @@ def _run_seed(settings: Settings, bootstrap: str, db: Path, *, seed: int, events
                         principal="service:bench", settings=settings)
         try:
             report = Fleet(trail, seed=seed, pace=PACE, track_emits=True).run(
-                events, _increments(on_progress), anomalies=anomalies, wall_rate=wall_rate)
+                events, _increments(on_progress), anomalies=anomalies, shape=shape, wall_rate=wall_rate)
         finally:
             trail.close()
         produced.append(trail.emitter.stats.acked)
