@@ -94,7 +94,8 @@ class AnomalySettings(BaseModel):
     spend_drift: SpendSettings = SpendSettings(bucket_s=300, window=24, min_history=6, k=4.0, ratio=1.8,
                                                quantile=0.5, floor=0.3, cold_start=1e12, gap_s=1800,
                                                skip_actions=list(_SENSITIVE))
-    rate_spike: SpikeSettings = SpikeSettings(floor=30.0, cold_start=600.0)
+    # Counts are smooth, so a lower quantile is safe, and two runaway minutes do not raise the next bar.
+    rate_spike: SpikeSettings = SpikeSettings(quantile=0.9, floor=30.0, cold_start=600.0)
     failure_burst: SpikeSettings = SpikeSettings(floor=5.0, cold_start=20.0)
     new_behaviour: NewBehaviourSettings = NewBehaviourSettings()
     token_origin: TokenOriginSettings = TokenOriginSettings()
