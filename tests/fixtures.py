@@ -9,6 +9,8 @@ prefix, so tests share one broker without seeing each other's events.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -168,3 +170,16 @@ def published_alerts(settings: Settings, expected: int) -> list[dict[str, Any]]:
             deadline = min(deadline, time.monotonic() + 1.5)  # linger a little: a second copy would show
     consumer.close()
     return found
+
+
+def cli_as(settings: Settings, user: str) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """Run ``agenttrail --db <settings.db> ARGS`` in a subprocess as ``user``, on ``settings``' broker and topics."""
+    env = os.environ | {"AGENTTRAIL_BOOTSTRAP": settings.bootstrap or "",
+                        "AGENTTRAIL_TOPIC_PREFIX": settings.topic_prefix,
+                        "AGENTTRAIL_FINGERPRINT_KEY": FINGERPRINT_KEY, "USER": user}
+
+    def agenttrail(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "agenttrail.cli", "--db", str(settings.db), *args],
+                              env=env, capture_output=True, text=True, timeout=60)
+
+    return agenttrail

@@ -3,26 +3,18 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import duckdb
 
 from agenttrail import Settings, Trail
 from agenttrail.consumers.store import open_store
-from tests.fixtures import materialize, published_alerts
+from tests.fixtures import cli_as, materialize, published_alerts
 
 
 def test_a_flag_is_announced_once_and_acknowledged_through_the_cli(
     trail: Trail, settings: Settings, store: duckdb.DuckDBPyConnection
 ) -> None:
-    env = os.environ | {"AGENTTRAIL_BOOTSTRAP": settings.bootstrap or "",
-                        "AGENTTRAIL_TOPIC_PREFIX": settings.topic_prefix, "USER": "dana"}
-
-    def agenttrail(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "agenttrail.cli", "--db", str(settings.db), *args],
-                              env=env, capture_output=True, text=True, timeout=60)
+    agenttrail = cli_as(settings, "dana")
 
     for _ in range(12):  # 7,200 USD within a second from an agent with no history: past the cold-start ceiling
         with trail.action("llm.call", "draft") as act:

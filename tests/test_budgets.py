@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -19,7 +16,7 @@ from agenttrail.consumers.store import open_store
 from agenttrail.producers.control import publish_control
 from agenttrail.producers.ids import new_event_id, new_span_id, new_trace_id
 from agenttrail.schemas.control import BudgetSet
-from tests.fixtures import SettingsFactory, TrailFactory, materialize, published_alerts
+from tests.fixtures import SettingsFactory, TrailFactory, cli_as, materialize, published_alerts
 
 
 def set_budget(settings: Settings, tenant: str = "acme", **fields: Any) -> None:
@@ -156,12 +153,7 @@ def test_forecast_fires_once_when_the_period_end_projection_reaches_the_limit(
 def test_budget_cli_sets_lists_and_shows_remaining_with_other_currencies_unconverted(
     trail: Trail, settings: Settings, store: duckdb.DuckDBPyConnection
 ) -> None:
-    env = os.environ | {"AGENTTRAIL_BOOTSTRAP": settings.bootstrap or "",
-                        "AGENTTRAIL_TOPIC_PREFIX": settings.topic_prefix, "USER": "carol"}
-
-    def agenttrail(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "agenttrail.cli", "--db", str(settings.db), *args],
-                              env=env, capture_output=True, text=True, timeout=60)
+    agenttrail = cli_as(settings, "carol")
 
     done = agenttrail("budget", "set", "--tenant", "acme", "--scope", "agent:agent-1", "--limit", "2.50",
                       "--currency", "USD", "--period", "month", "--on-exceed", "suspend")

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
@@ -18,7 +15,7 @@ from agenttrail.producers.control import publish_control
 from agenttrail.queries import run_query
 from agenttrail.schemas.codec import control_codec
 from agenttrail.schemas.control import TenantRegionsCleared, TenantRegionsSet, envelope, parse_payload
-from tests.fixtures import FINGERPRINT_KEY, materialize
+from tests.fixtures import cli_as, materialize
 
 
 def _set_regions(settings: Settings, tenant: str, *regions: str) -> str:
@@ -115,13 +112,7 @@ def test_payloads_are_validated_by_their_kind_with_one_sentence() -> None:
 
 
 def test_regions_cli_records_the_change_and_control_lists_it(settings: Settings, tmp_path: Path) -> None:
-    env = os.environ | {"AGENTTRAIL_BOOTSTRAP": settings.bootstrap or "",
-                        "AGENTTRAIL_TOPIC_PREFIX": settings.topic_prefix,
-                        "AGENTTRAIL_FINGERPRINT_KEY": FINGERPRINT_KEY, "USER": "frank"}
-
-    def agenttrail(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "agenttrail.cli", "--db", str(settings.db), *args],
-                              env=env, capture_output=True, text=True, timeout=60)
+    agenttrail = cli_as(settings, "frank")
 
     recorded = agenttrail("regions", "set", "acme", "eu-west-1", "--reason", "GDPR")
     assert recorded.returncode == 0, recorded.stderr
