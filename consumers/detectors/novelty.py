@@ -13,7 +13,7 @@ import duckdb
 import pyarrow as pa
 
 from agenttrail.anomaly_settings import NoveltySettings
-from agenttrail.consumers.projections._sql import run_script
+from agenttrail.consumers.scripts import run_script
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from agenttrail.anomaly_settings import AnomalySettings, RegionViolationSettings
-from agenttrail.consumers.projections._sql import run_script, scalar
+from agenttrail.consumers.scripts import run_script, scalar
 
 
 class RegionViolation:

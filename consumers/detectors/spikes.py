@@ -14,7 +14,7 @@ import duckdb
 import pyarrow as pa
 
 from agenttrail.anomaly_settings import SpikeSettings
-from agenttrail.consumers.projections._sql import run_script, scalar
+from agenttrail.consumers.scripts import run_script, scalar
 from agenttrail.consumers.store import sql
 
 

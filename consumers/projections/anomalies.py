@@ -13,7 +13,7 @@ import duckdb
 from agenttrail.anomaly_settings import AnomalySettings
 from agenttrail.consumers.batch import Batch
 from agenttrail.consumers.detectors import default_detectors
-from agenttrail.consumers.projections._sql import run_script, scalar
+from agenttrail.consumers.scripts import run_script, scalar
 
 # Only what the detectors read: registering every column (raw, nested lists and maps) costs DuckDB more to scan.
 _COLUMNS = ["store_seq", "event_id", "received_at", "occurred_at", "tenant", "agent_id", "agent_region", "actor_chain",

@@ -13,7 +13,7 @@ import duckdb
 import pyarrow.compute as pc
 
 from agenttrail.consumers.batch import Batch
-from agenttrail.consumers.projections._sql import run_script, scalar
+from agenttrail.consumers.scripts import run_script, scalar
 
 
 class BudgetAlerts:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import duckdb
 
 from agenttrail.consumers.batch import Batch
-from agenttrail.consumers.projections._sql import run_script
+from agenttrail.consumers.scripts import run_script
 
 
 @dataclass(frozen=True)

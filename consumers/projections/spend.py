@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from agenttrail.consumers.batch import Batch
-from agenttrail.consumers.projections._sql import run_script
+from agenttrail.consumers.scripts import run_script
 
 # Only what the SQL reads: registering every column (raw, nested lists and maps) costs DuckDB more to scan.
 _COLUMNS = ["store_seq", "event_id", "received_at", "occurred_at", "tenant", "agent_id", "agent_model",

@@ -23,7 +23,7 @@ import duckdb
 import pyarrow.compute as pc
 
 from agenttrail.consumers.batch import Batch
-from agenttrail.consumers.projections._sql import scalar
+from agenttrail.consumers.scripts import scalar
 from agenttrail.consumers.store import sql
 
 _COLUMNS = ["store_seq", "event_id", "stream_id", "stream_seq", "prev_hash", "event_hash",
