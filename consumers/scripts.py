@@ -1,4 +1,4 @@
-"""The one way projections run their SQL: a ``consumers/sql/*.sql`` script over the batch's Arrow tables."""
+"""The one way projections and detectors run their SQL: a ``consumers/sql/*.sql`` script over Arrow tables."""
 
 from __future__ import annotations
 
@@ -28,7 +28,15 @@ def run_script(tx: duckdb.DuckDBPyConnection, script: str, params: dict[str, Any
                 tx.unregister(name)
 
 
-def scalar(tx: duckdb.DuckDBPyConnection, script: str, params: dict[str, Any] | None = None) -> Any:
-    """The single value ``consumers/sql/<script>.sql`` selects."""
-    [(value,)] = tx.execute(sql(script), params).fetchall()
+def scalar(tx: duckdb.DuckDBPyConnection, script: str, params: dict[str, Any] | None = None,
+           **tables: pa.Table) -> Any:
+    """The single value the last statement of ``consumers/sql/<script>.sql`` selects (tables as in run_script)."""
+    for name, table in tables.items():
+        tx.register(name, table)
+    try:
+        [(value,)] = tx.execute(sql(script), params).fetchall()
+    finally:
+        with suppress(duckdb.Error):
+            for name in tables:
+                tx.unregister(name)
     return value

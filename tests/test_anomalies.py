@@ -64,6 +64,19 @@ def test_a_runaway_loop_raises_one_spend_spike_that_grows_while_it_lasts(con: du
     assert {f["kind"] for f in flags(con)} >= {"spend_spike", "rate_spike"}
 
 
+def test_an_anomaly_never_becomes_its_own_baseline(con: duckdb.DuckDBPyConnection) -> None:
+    def loop(start: int, tag: str) -> list[dict[str, Any]]:  # 300 actions a minute for four minutes
+        return [at(start + i / 300, n=i, tag=tag, action_type="tool.call") for i in range(1200)]
+
+    # four loud minutes among thirty would lift any quantile above the 85th: left out, they lift nothing
+    again = loop(BASELINE_MINUTES + 6, "again")
+    store_events(con, [*steady(), *loop(BASELINE_MINUTES, "first"), *again])
+    project(con)
+    [spike] = flags(con, "rate_spike")
+    assert spike["last_seen"] >= again[0]["occurred_at"], "the second loop is judged against the normal minutes"
+    assert spike["hits"] == 8
+
+
 def test_normal_spend_raises_nothing(con: duckdb.DuckDBPyConnection) -> None:
     store_events(con, steady(minutes=60))
     project(con)
@@ -95,13 +108,14 @@ def test_new_behaviour_is_flagged_only_after_the_agent_has_a_history(con: duckdb
             at(BASELINE_MINUTES + 0.6, action_type="llm.call", resource_kind="api", resource_id="evil.example"),
             at(BASELINE_MINUTES + 0.7, action_type="subscription.activate", resource_kind="subscription",
                resource_id="sub_2")]
-    store_events(con, [*steady(), early, *late])
+    chainless = at(BASELINE_MINUTES + 0.8, action_type="tool.call", actor_chain=[])  # as the SDK may send
+    store_events(con, [*steady(), early, *late, chainless])
     project(con)
     [flag] = flags(con, "new_behaviour")
     assert flag["severity"] == "critical", "a new sensitive action is critical"
     assert flag["summary"] == "Agent billing-bot did subscription.activate for the first time."
-    assert flag["hits"] == 2, "the new API joins the same episode; the second subscription is not new"
-    assert flag["evidence_event_ids"] == [late[0]["event_id"], late[1]["event_id"]]
+    assert flag["hits"] == 3, "the new API and tool call join the episode; the second subscription is not new"
+    assert flag["evidence_event_ids"] == [late[0]["event_id"], late[1]["event_id"], chainless["event_id"]]
 
 
 def test_a_token_used_from_a_new_region_and_address_is_flagged(con: duckdb.DuckDBPyConnection) -> None:

@@ -1,8 +1,9 @@
 """The spike engine: robust per-agent baselines on time buckets, shared by every spike detector.
 
 A spike detector only says which events count and how much (its ``points`` SQL);
-``spike_detect.sql`` does the statistics for all of them in one pass, so adding
-one costs a points script, not another round of queries per batch.
+``spike_open.sql``, ``spike_bars.sql`` and ``spike_judge.sql`` do the statistics for
+all of them in one pass, so adding one costs a points script, not another round of
+queries per batch.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ class SpikeDetector:
 class Spikes:
     def __init__(self, detectors: list[SpikeDetector]) -> None:
         self.detectors = [d for d in detectors if d.settings.enabled]
-        # One row per detector (its settings, in the units the SQL wants) for spike_detect.sql to join.
+        # One row per detector (its settings, in the units the SQL wants) for the spike scripts to join.
         self._params = pa.Table.from_pylist([
             {"detector": d.name, **d.settings.model_dump(exclude={"enabled", "skip_actions"}),
              "bucket_us": d.settings.bucket_s * 1_000_000, "gap_us": d.settings.gap_s * 1_000_000}
@@ -41,7 +42,16 @@ class Spikes:
         if not self.detectors:
             return
         self._points(events, tx)
-        run_script(tx, "spike_detect", spike_params=self._params)
+        run_script(tx, "spike_open", spike_params=self._params)
+        # A bar leaves out earlier buckets that passed theirs, so buckets opened in the same batch are
+        # fixed oldest first: one round live, several when a replay's batch spans minutes of a series.
+        pending = scalar(tx, "spike_bars", spike_params=self._params)
+        while pending:
+            left = scalar(tx, "spike_bars", spike_params=self._params)
+            if left >= pending:
+                raise RuntimeError("spike_bars.sql made no progress")  # a bug, not bad input
+            pending = left
+        run_script(tx, "spike_judge", spike_params=self._params)
         if not scalar(tx, "spike_hits_count"):
             return
         # Evidence is read back from the stored events, so it is the same whatever the batch boundaries.

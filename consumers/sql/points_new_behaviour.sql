@@ -4,9 +4,9 @@
 -- critical.
 INSERT INTO novelty_points
 WITH acts AS (
-    SELECT *, actor_chain[-1].id AS root_agent,
-           CASE WHEN actor_chain[-1].id = agent_id THEN '' ELSE printf(' (delegated by %s)', actor_chain[-1].id) END
-               AS delegated
+    SELECT *, coalesce(actor_chain[-1].id, agent_id) AS root_agent,  -- an event may name no actor chain
+           CASE WHEN coalesce(actor_chain[-1].id, agent_id) = agent_id THEN ''
+                ELSE printf(' (delegated by %s)', actor_chain[-1].id) END AS delegated
     FROM batch_events
     WHERE phase = 'completed'
 )

@@ -1,2 +1,2 @@
--- How many buckets passed their bar in this batch (spike_detect.sql).
+-- How many buckets passed their bar in this batch (spike_judge.sql).
 SELECT count(*) FROM spike_hits

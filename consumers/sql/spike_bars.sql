@@ -1,0 +1,65 @@
+-- Spike detectors, second part, run until it returns 0: the bars of the opened buckets (spike_opened) whose
+-- window holds no opened bucket still without one. A bar is the highest of median + k MADs of the window
+-- (idle buckets are zeros), ratio x its quantile and floor; cold_start while the series has fewer than
+-- min_history buckets of history. Buckets that had passed their own bar by the opened bucket's first event
+-- are left out, so an anomaly never becomes its own baseline. Everything is as of that first event, in
+-- store order, so a replay in other batches fixes the same bars.
+
+CREATE OR REPLACE TEMP TABLE spike_ready AS
+SELECT o.*
+FROM spike_opened AS o
+JOIN spike_params AS k USING (detector)
+WHERE o.judged AND o.bar IS NULL
+  AND NOT EXISTS (SELECT 1 FROM spike_opened AS p
+                  WHERE p.detector = o.detector AND p.series = o.series AND p.judged AND p.bar IS NULL
+                    AND p.bucket BETWEEN o.bucket - k.window AND o.bucket - 1);
+
+CREATE OR REPLACE TEMP TABLE spike_ready_bars AS
+WITH past AS (
+    SELECT r.detector, r.series, r.bucket, h.bucket AS past_bucket, sum(h.value)::DOUBLE AS value
+    FROM spike_ready AS r
+    JOIN spike_params AS k USING (detector)
+    JOIN (SELECT detector, series, bucket, value, -1 AS store_seq FROM anomaly_buckets
+          UNION ALL
+          SELECT detector, series, bucket, value, store_seq FROM spike_judged) AS h
+      ON h.detector = r.detector AND h.series = r.series AND h.store_seq < r.first_seq
+     AND h.bucket BETWEEN r.bucket - k.window AND r.bucket - 1
+    GROUP BY ALL
+),
+judged_past AS (
+    SELECT p.*, coalesce(p.value > coalesce(x.bar, o.bar), false) AS passed
+    FROM past AS p
+    LEFT JOIN anomaly_buckets AS x
+      ON x.detector = p.detector AND x.series = p.series AND x.bucket = p.past_bucket
+    LEFT JOIN spike_opened AS o
+      ON o.detector = p.detector AND o.series = p.series AND o.bucket = p.past_bucket
+),
+collected AS (
+    SELECT r.detector, r.series, r.bucket,
+           least(k.window, greatest(0, r.bucket - r.series_first))
+               - count(p.past_bucket) FILTER (WHERE p.passed) AS slots,
+           coalesce(list(p.value) FILTER (WHERE p.value IS NOT NULL AND NOT p.passed), []::DOUBLE[]) AS busy
+    FROM spike_ready AS r
+    JOIN spike_params AS k USING (detector)
+    LEFT JOIN judged_past AS p USING (detector, series, bucket)
+    GROUP BY r.detector, r.series, r.bucket, k.window, r.series_first
+),
+stats AS (
+    SELECT * EXCLUDE (busy), list_resize(busy, slots, 0.0) AS history FROM collected
+)
+SELECT
+    s.detector, s.series, s.bucket,
+    CASE WHEN s.slots < k.min_history THEN k.cold_start
+         ELSE greatest(list_aggregate(s.history, 'median') + k.k * 1.4826 * list_aggregate(s.history, 'mad'),
+                       k.ratio * list_sort(s.history)[greatest(1, ceil(k.quantile * s.slots))::BIGINT], k.floor)
+    END AS bar,
+    CASE WHEN s.slots >= k.min_history THEN list_aggregate(s.history, 'median') END AS median
+FROM stats AS s
+JOIN spike_params AS k USING (detector);
+
+UPDATE spike_opened AS o
+SET bar = b.bar, median = b.median
+FROM spike_ready_bars AS b
+WHERE o.detector = b.detector AND o.series = b.series AND o.bucket = b.bucket;
+
+SELECT count(*) FROM spike_opened WHERE judged AND bar IS NULL;
