@@ -88,8 +88,9 @@ class RegionViolationSettings(BaseModel):
 class AnomalySettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    # A new agent's spend is capped by budgets (agent:*); this judges it only past a generous ceiling.
-    spend_spike: SpendSettings = SpendSettings(severity="critical", cold_start=5000.0)
+    # Purchases come in lumps that no baseline of minutes describes: budgets cap them, and new_behaviour
+    # flags an agent's first. A new agent's usage is capped by budgets (agent:*) and a generous ceiling.
+    spend_spike: SpendSettings = SpendSettings(severity="critical", cold_start=5000.0, skip_actions=list(_SENSITIVE))
     # Usage spend in five-minute buckets against its median: a slow creep no single minute gives away.
     spend_drift: SpendSettings = SpendSettings(bucket_s=300, window=24, min_history=6, k=4.0, ratio=1.8,
                                                quantile=0.5, floor=0.3, cold_start=1e12, gap_s=1800,
