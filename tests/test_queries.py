@@ -46,6 +46,7 @@ SHIPPED = {
     "accountable",
     "versions",
     "actions_by_version",
+    "anomalies",
 }
 REQUIRED_VALUES = {"event_id": "e1", "version": "1.0.0", "principal": "human:alice", "tenant": "acme",
                    "scope": "agent:billing-bot"}
