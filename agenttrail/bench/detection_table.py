@@ -18,7 +18,8 @@ def detection_rows(detection: dict[str, Any] | None) -> list[Measure]:
     delay_target = TARGETS["detection_delay_p95_s"]
     rows = [Measure(STAGE, f"precision, held-out seeds {seeds}", held["precision"] * 100, "%",
                     f"≥ {precision_target:.0%}", held["precision"] >= precision_target,
-                    note=f"tuning seed {detection['tuning_seed']}: {tuning['precision']:.0%}")]
+                    note=f"tuning seed {detection['tuning_seed']}: {tuning['precision']:.0%}"
+                    if detection["tuning_seed"] is not None else "")]
     for kind, k in held["kinds"].items():
         caught = ", ".join(f"{name} {n}" for name, n in k["caught_by"].items()) or "nothing"
         rows.append(Measure(STAGE, f"recall, {kind} ({k['detected']} of {k['injected']})", k["recall"] * 100, "%",
