@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,19 @@ def _settings(tmp: Path, bootstrap: str, **overrides: Any) -> Settings:
 def _driver(settings: Settings) -> Trail:
     return connect(tenant="acme", agent_id="fleet-driver", agent_version="1.0.0",
                    region="eu-west-1", principal="service:fleet", settings=settings)
+
+
+@contextmanager
+def _fresh_driver(broker: EmbeddedBroker, tmp_path: Path, prefix: str) -> Iterator[Trail]:
+    """A driver trail on its own topics, flushed and closed after the block."""
+    settings = _settings(tmp_path, broker.bootstrap, topic_prefix=prefix)
+    ensure_topics(settings, broker.bootstrap)
+    trail = _driver(settings)
+    try:
+        yield trail
+        assert trail.flush()
+    finally:
+        trail.close()
 
 
 def _one(con: duckdb.DuckDBPyConnection, query: str, params: list[Any] | None = None) -> Any:
@@ -213,15 +227,9 @@ def test_failures_and_regions_are_recorded(materialized: Any) -> None:
 def test_same_seed_gives_the_same_action_mix(broker: EmbeddedBroker, tmp_path: Path,
                                              materialized: Any) -> None:
     report, _, _ = materialized
-    settings = _settings(tmp_path, broker.bootstrap, topic_prefix="determinism")
-    ensure_topics(settings, broker.bootstrap)
-    trail = _driver(settings)
-    try:
+    with _fresh_driver(broker, tmp_path, "determinism") as trail:
         again = Fleet(trail, seed=7).run(EVENTS)
         other = Fleet(trail, seed=8).run(EVENTS)
-        assert trail.flush()
-    finally:
-        trail.close()
     assert again.actions == report.actions
     assert again.per_tenant == report.per_tenant
     assert (again.events, again.tasks) == (report.events, report.tasks)
@@ -246,15 +254,9 @@ def test_each_sub_agent_uses_a_token_of_its_own(materialized: Any) -> None:
 def test_pacing_changes_when_actions_happen_never_which(broker: EmbeddedBroker, tmp_path: Path,
                                                         materialized: Any) -> None:
     report, _, _ = materialized
-    settings = _settings(tmp_path, broker.bootstrap, topic_prefix="pacing")
-    ensure_topics(settings, broker.bootstrap)
-    trail = _driver(settings)
-    try:
+    with _fresh_driver(broker, tmp_path, "pacing") as trail:
         paced = Fleet(trail, seed=7, pace=20.0).run(EVENTS)
         throttled = Fleet(trail, seed=7).run(300, wall_rate=1000.0)
-        assert trail.flush()
-    finally:
-        trail.close()
     assert (paced.actions, paced.events, paced.tasks) == (report.actions, report.events, report.tasks)
     assert paced.anomalies == [] and paced.emitted_wall == {}, "neither is asked for"
     assert throttled.seconds >= throttled.events / 1000.0, "it sleeps rather than outrun the wall rate"
