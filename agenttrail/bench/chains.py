@@ -15,11 +15,11 @@ import tempfile
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from importlib import resources
 from pathlib import Path
 from statistics import median
 from typing import Any
 
+from agenttrail import sql
 from agenttrail.config import Settings
 from agenttrail.consumers.batch import Projection
 from agenttrail.consumers.materializer import Materializer
@@ -45,7 +45,7 @@ def measure_chain_query(db_path: Path, *, events: int = 1_000_000, runs: int = 5
     """
     if db_path.exists():
         raise FileExistsError(f"{db_path} exists; the chain benchmark needs a new file")
-    loader = resources.files("agenttrail").joinpath("sql", "bench_chain_events.sql").read_text("utf-8")
+    loader = sql.text("bench_chain_events")
     con = open_store(db_path)
     try:
         t0 = time.perf_counter()

@@ -28,14 +28,14 @@ QUALIFY row_number() OVER (PARTITION BY r.detector, r.series, r.bucket ORDER BY 
 
 -- 2. the buckets and series as they stand after the batch; buckets older than any window can read go
 INSERT INTO anomaly_buckets
-SELECT j.detector, j.series, j.bucket, sum(j.value), count(*), min(j.store_seq), any_value(o.bar),
+SELECT j.detector, j.series, j.bucket, sum(j.value), min(j.store_seq), any_value(o.bar),
        any_value(o.median), bool_or(h.event_id IS NOT NULL)
 FROM spike_judged AS j
 LEFT JOIN spike_opened AS o USING (detector, series, bucket)
 LEFT JOIN (SELECT detector, series, bucket, event_id FROM spike_hits) AS h USING (detector, series, bucket)
 GROUP BY j.detector, j.series, j.bucket
 ON CONFLICT (detector, series, bucket) DO UPDATE SET
-    value = value + excluded.value, events = events + excluded.events, flagged = flagged OR excluded.flagged;
+    value = value + excluded.value, flagged = flagged OR excluded.flagged;
 
 INSERT INTO anomaly_series
 SELECT detector, series, min(bucket), max(bucket) FROM spike_judged GROUP BY ALL

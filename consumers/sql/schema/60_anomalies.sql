@@ -36,7 +36,6 @@ CREATE TABLE IF NOT EXISTS anomaly_buckets (
     series    VARCHAR NOT NULL,
     bucket    BIGINT NOT NULL,
     value     DECIMAL(38, 9) NOT NULL,
-    events    BIGINT NOT NULL,
     first_seq BIGINT NOT NULL,
     bar       DOUBLE,                 -- NULL: opened by late data, never judged
     median    DOUBLE,
