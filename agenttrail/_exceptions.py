@@ -18,6 +18,9 @@ no foreign exception type leaks through the public API.
     ├── DecodeError                  bytes on the topic are not an event we can read
     │   └── UnknownSchemaError       single-object fingerprint we have no schema for
     ├── AuditUnavailableError        fail_closed: the action cannot be recorded, so it must not run
+    ├── RevokedError                 the guard refuses: enforcement state says no
+    │   ├── TokenRevokedError        the token (or an ancestor it was minted from) is revoked
+    │   └── AgentSuspendedError      the agent is suspended
     ├── SpoolError                   the local disk spool cannot be written
     │   └── SpoolFullError           the spool reached its configured size limit
     ├── DecodeWorkerError            the materializer's decode worker died or failed (its batches are re-read)
@@ -85,6 +88,18 @@ class UnknownSchemaError(DecodeError):
 
 
 class AuditUnavailableError(AgentTrailError):
+    pass
+
+
+class RevokedError(AgentTrailError):
+    pass
+
+
+class TokenRevokedError(RevokedError):
+    pass
+
+
+class AgentSuspendedError(RevokedError):
     pass
 
 

@@ -35,7 +35,9 @@ __all__ = [
 
 log = logging.getLogger("agenttrail.kafka")
 
-PIPELINE_TOPICS = ("actions", "control", "deadletter", "alerts")
+PIPELINE_TOPICS = ("actions", "control", "deadletter", "alerts", "revocations")
+# Topics whose newest record per key is the state (the revocations topic: one key per token or agent).
+COMPACTED_TOPICS = frozenset({"revocations"})
 
 _UNREACHABLE = (
     kafka.errors.KafkaConnectionError,
@@ -167,10 +169,11 @@ def admin_client(settings: Settings, bootstrap: str) -> Iterator[KafkaAdminClien
 
 def ensure_topics(settings: Settings, bootstrap: str, names: tuple[str, ...] = PIPELINE_TOPICS) -> None:
     """Create the pipeline topics if they are missing; existing topics are left as they are."""
-    wanted = [settings.topic(name) for name in names]
     with admin_client(settings, bootstrap) as admin:
         existing = set(admin.list_topics())
-        missing = [NewTopic(t, settings.partitions, 1) for t in wanted if t not in existing]
+        missing = [NewTopic(settings.topic(name), settings.partitions, 1,
+                            topic_configs={"cleanup.policy": "compact"} if name in COMPACTED_TOPICS else {})
+                   for name in names if settings.topic(name) not in existing]
         if missing:
             # Another process may create one between our list and create: that is fine.
             with suppress(kafka.errors.TopicAlreadyExistsError):

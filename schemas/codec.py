@@ -103,3 +103,9 @@ def control_codec() -> Codec:
 def alert_codec() -> Codec:
     """The Alert codec (the alerts topic)."""
     return Codec(shipped_schemas("alert"))
+
+
+@cache
+def revocation_codec() -> Codec:
+    """The RevocationNotice codec (the compacted revocations topic)."""
+    return Codec(shipped_schemas("revocation"))
