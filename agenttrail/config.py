@@ -32,6 +32,9 @@ class WebhookEndpoint(BaseModel):
     secret: SecretStr
     format: Literal["json", "slack"] = "json"
     kinds: list[str] = Field(default_factory=lambda: ["*"])  # alert kinds, shell patterns: budget.*
+    # Only alerts about tokens from these issuers (shell patterns): the webhook revoker of a token issuer,
+    # e.g. {"kinds": ["token.*"], "issuers": ["https://idp.acme.example*"]}. None: every alert.
+    issuers: list[str] | None = None
 
     @field_validator("url")
     @classmethod

@@ -18,10 +18,12 @@ from typing import Any
 import duckdb
 
 from agenttrail.config import WebhookEndpoint
+from agenttrail.consumers.scripts import records
 from agenttrail.consumers.store import sql
-from agenttrail.schemas.codec import alert_codec
+from agenttrail.schemas.codec import alert_codec, revocation_codec
 
-_DETAIL_COLUMNS = ("budget_id", "threshold_pct", "limit_amount", "spent", "projected", "currency", "score", "agent_id")
+_DETAIL_COLUMNS = ("budget_id", "threshold_pct", "limit_amount", "spent", "projected", "currency", "score", "agent_id",
+                   "issuer", "rule_id", "root")
 
 
 def raised_alerts(tx: duckdb.DuckDBPyConnection, first_seq: int, last_seq: int) -> list[dict[str, Any]]:
@@ -41,9 +43,23 @@ def kafka_records(alerts: list[dict[str, Any]], topic: str) -> list[dict[str, An
     ]
 
 
+def notice_records(tx: duckdb.DuckDBPyConnection, first_seq: int, last_seq: int, topic: str) -> list[dict[str, Any]]:
+    """Outbox rows for the compacted revocations topic: keyed by fingerprint, or ``agent:<id>``, so the
+    newest record per key is the state and compaction keeps exactly that."""
+    codec = revocation_codec()
+    notices = records(tx, "enforcement_notices_raised", {"first_seq": first_seq, "last_seq": last_seq})
+    return [
+        {"topic": topic, "key": _notice_key(notice).encode("utf-8"),
+         "value": codec.encode({**notice, "issued_at": notice["issued_at"].replace(tzinfo=UTC)}),
+         "headers": [("delivery_id", notice["notice_id"]), ("status", notice["status"]), ("tenant", notice["tenant"])]}
+        for notice in notices
+    ]
+
+
 def webhook_rows(alerts: list[dict[str, Any]], endpoints: list[WebhookEndpoint],
                  queued_at: datetime) -> list[dict[str, Any]]:
-    """One delivery per alert and endpoint whose ``kinds`` patterns match the alert's kind."""
+    """One delivery per alert and endpoint whose ``kinds`` patterns match the alert's kind (and, for an
+    endpoint that names ``issuers``, whose token issuer matches one of them: a token issuer's revoker)."""
     return [
         {"delivery_id": f"{alert['alert_id']}:{endpoint.name}", "alert_id": alert["alert_id"],
          "endpoint": endpoint.name, "body": _body(alert, endpoint.format),
@@ -51,7 +67,13 @@ def webhook_rows(alerts: list[dict[str, Any]], endpoints: list[WebhookEndpoint],
         for alert in alerts
         for endpoint in endpoints
         if any(fnmatch.fnmatchcase(alert["kind"], pattern) for pattern in endpoint.kinds)
+        and (endpoint.issuers is None
+             or any(fnmatch.fnmatchcase(alert["details"].get("issuer", ""), p) for p in endpoint.issuers))
     ]
+
+
+def _notice_key(notice: dict[str, Any]) -> str:
+    return notice["subject"] if notice["subject_kind"] == "token" else f"agent:{notice['subject']}"
 
 
 def _body(alert: dict[str, Any], fmt: str) -> str:

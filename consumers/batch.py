@@ -8,6 +8,7 @@ from typing import Any, Protocol
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from agenttrail.consumers.intake import EVENT_COLUMNS
 
@@ -79,6 +80,14 @@ class Batch:
     duplicates: int = 0
     offsets: dict[tuple[str, int], int] = field(default_factory=dict)
     control: pa.Table = field(default_factory=CONTROL_SCHEMA.empty_table)  # governance changes, same store order
+
+    def seq_span(self) -> tuple[int, int] | None:
+        """The first and last store_seq stored (events and control events), or None when nothing was."""
+        seqs = pa.chunked_array([self.events["store_seq"], self.control["store_seq"]], type=pa.int64())
+        if len(seqs) == 0:
+            return None
+        bounds = pc.min_max(seqs)
+        return bounds["min"].as_py(), bounds["max"].as_py()
 
 
 class Projection(Protocol):

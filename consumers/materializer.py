@@ -31,7 +31,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from agenttrail.config import Settings
-from agenttrail.consumers.alert_delivery import kafka_records, raised_alerts, webhook_rows
+from agenttrail.consumers.alert_delivery import kafka_records, notice_records, raised_alerts, webhook_rows
 from agenttrail.consumers.batch import (
     OUTBOX_SCHEMA,
     QUARANTINE_SCHEMA,
@@ -248,7 +248,7 @@ class Materializer:
                     t_next - t_project)
                 t_project = t_next
             t_insert = t_project
-            self._queue_alerts(tx, table, batch.received_at)
+            self._queue_derived(tx, events)
             self._insert_quarantine(tx, quarantined)
             for (topic, partition), next_offset in batch.offsets.items():
                 tx.execute(sql("upsert_offset"), {"topic": topic, "partition": partition,
@@ -297,16 +297,18 @@ class Materializer:
             for row in rows
         ])
 
-    def _queue_alerts(self, tx: duckdb.DuckDBPyConnection, events: pa.Table, received_at: datetime) -> None:
-        """Alerts the projections raised at this batch's events, for the alerts topic and the webhooks."""
-        if not events.num_rows:
+    def _queue_derived(self, tx: duckdb.DuckDBPyConnection, batch: Batch) -> None:
+        """What the projections raised at this batch's events: alerts (for the alerts topic and the
+        webhooks) and revocation notices (for the compacted revocations topic the SDK guard follows)."""
+        span = batch.seq_span()
+        if span is None:
             return
-        seqs = pc.min_max(events["store_seq"])
-        alerts = raised_alerts(tx, seqs["min"].as_py(), seqs["max"].as_py())
+        self._queue_outbox(tx, notice_records(tx, *span, self.settings.topic("revocations")))
+        alerts = raised_alerts(tx, *span)
         if not alerts:
             return
         self._queue_outbox(tx, kafka_records(alerts, self.settings.topic("alerts")))
-        deliveries = webhook_rows(alerts, self.settings.webhooks, received_at)
+        deliveries = webhook_rows(alerts, self.settings.webhooks, batch.received_at)
         if deliveries:
             tx.register("batch_deliveries", pa.Table.from_pylist(deliveries))
             tx.execute(sql("insert_webhook_deliveries")).fetchall()

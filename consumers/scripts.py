@@ -40,3 +40,20 @@ def scalar(tx: duckdb.DuckDBPyConnection, script: str, params: dict[str, Any] | 
             for name in tables:
                 tx.unregister(name)
     return value
+
+
+def records(tx: duckdb.DuckDBPyConnection, script: str, params: dict[str, Any] | None = None,
+            **tables: pa.Table) -> list[dict[str, Any]]:
+    """The rows the one SELECT in ``consumers/sql/<script>.sql`` returns, as dicts (tables as in run_script).
+
+    Timestamps come back as UTC datetimes through Arrow (DuckDB's own conversion of TIMESTAMPTZ needs pytz).
+    """
+    for name, table in tables.items():
+        tx.register(name, table)
+    try:
+        result: pa.Table = tx.sql(sql(script), params=params).to_arrow_table()
+        return result.to_pylist()
+    finally:
+        with suppress(duckdb.Error):
+            for name in tables:
+                tx.unregister(name)

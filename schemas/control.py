@@ -1,9 +1,10 @@
 """The control contract: the ControlEvent envelope and a catalogue of small payload classes, one per kind.
 
 Governance changes (a tenant's allowed regions, budgets, acknowledgements of
-anomaly flags; policies as they arrive) travel on the control topic and are stored in
-the same total order as agent actions, so every change is audited and a rebuild
-replays them exactly. The envelope is Avro (``control_event.v1.avsc``); the
+anomaly flags, revocations and suspensions and their reinstatements; policies
+as they arrive) travel on the control topic and are stored in the same total
+order as agent actions, so every change is audited and a rebuild replays them
+exactly. The envelope is Avro (``control_event.v1.avsc``); the
 payload is the JSON of the kind's class below, validated by the producer and
 again by the materializer. Kinds evolve faster than the envelope, and a new
 kind is one class here instead of a new schema version.
@@ -22,7 +23,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from agenttrail._exceptions import InvalidEventError, SecretInPayloadError
-from agenttrail.schemas.fingerprints import looks_like_secret
+from agenttrail.schemas.fingerprints import FINGERPRINT_PATTERN, looks_like_secret
 from agenttrail.schemas.models import PrincipalKind, refuse_float_money
 
 _REGION = r"^[a-z0-9][a-z0-9-]{0,62}$"
@@ -128,8 +129,39 @@ class AnomalyAcknowledged(ControlPayload):
     note: str = Field(min_length=1, max_length=2000)
 
 
+class TokenRevoked(ControlPayload):
+    """A token may no longer be used; with ``tree``, neither may any token minted from it, then or later."""
+
+    kind: ClassVar[str] = "token.revoke"
+    fingerprint: str = Field(pattern=FINGERPRINT_PATTERN.pattern)
+    tree: bool = False
+
+
+class TokenReinstated(ControlPayload):
+    """A revocation was a mistake: the token may be used again (``tree``: so may its revoked descendants)."""
+
+    kind: ClassVar[str] = "token.reinstate"
+    fingerprint: str = Field(pattern=FINGERPRINT_PATTERN.pattern)
+    tree: bool = False
+
+
+class AgentSuspended(ControlPayload):
+    """An agent may not act (nor its delegates) until it is reinstated."""
+
+    kind: ClassVar[str] = "agent.suspend"
+    agent_id: str = Field(min_length=1, max_length=200)
+
+
+class AgentReinstated(ControlPayload):
+    """A suspension is lifted."""
+
+    kind: ClassVar[str] = "agent.reinstate"
+    agent_id: str = Field(min_length=1, max_length=200)
+
+
 CATALOGUE: dict[str, type[ControlPayload]] = {
-    cls.kind: cls for cls in (TenantRegionsSet, TenantRegionsCleared, BudgetSet, BudgetRemoved, AnomalyAcknowledged)
+    cls.kind: cls for cls in (TenantRegionsSet, TenantRegionsCleared, BudgetSet, BudgetRemoved, AnomalyAcknowledged,
+                              TokenRevoked, TokenReinstated, AgentSuspended, AgentReinstated)
 }
 
 

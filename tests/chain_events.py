@@ -18,6 +18,7 @@ from agenttrail.config import load_settings
 from agenttrail.consumers.batch import EVENT_SCHEMA
 from agenttrail.consumers.projections import default_projections
 from agenttrail.consumers.rebuild import rebuild
+from agenttrail.schemas.control import ControlPayload
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -42,12 +43,33 @@ def event(event_id: str, parent: str | None = None, **fields: Any) -> dict[str, 
 
 def store_events(con: duckdb.DuckDBPyConnection, rows: Sequence[dict[str, Any]]) -> None:
     """Append ``rows`` to ``events`` in this order (store_seq continues after the stored ones)."""
-    [(start,)] = con.execute("SELECT coalesce(max(store_seq), 0) + 1 FROM events").fetchall()
+    start = _next_seq(con)
     numbered = [{**row, "store_seq": start + i, "stream_seq": start + i, "kafka_offset": start + i,
                  "received_at": T0 + timedelta(seconds=start + i)} for i, row in enumerate(rows)]
     con.register("new_events", pa.Table.from_pylist(numbered, schema=EVENT_SCHEMA))
     con.execute("INSERT INTO events SELECT * FROM new_events")
     con.unregister("new_events")
+
+
+def store_control(con: duckdb.DuckDBPyConnection, tenant: str, payload: ControlPayload, *,
+                  actor: str = "human:sec-oncall", reason: str | None = "test") -> str:
+    """Append one control event after everything stored so far, as the materializer would; returns its id."""
+    seq = _next_seq(con)
+    event_id = f"ctl-{seq}"
+    kind, _, ident = actor.partition(":")
+    con.execute(
+        "INSERT INTO control_events VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'cli', ?, ?, ?, 'agenttrail.control', 0, ?, ?)",
+        [seq, event_id, T0 + timedelta(seconds=seq), T0 + timedelta(seconds=seq), tenant, payload.kind, kind, ident,
+         reason, payload.to_json(), f"hash-{event_id}", seq, b"\x00raw"],
+    )
+    return event_id
+
+
+def _next_seq(con: duckdb.DuckDBPyConnection) -> int:
+    [(start,)] = con.execute(
+        "SELECT greatest((SELECT coalesce(max(store_seq), 0) FROM events), "
+        "(SELECT coalesce(max(store_seq), 0) FROM control_events)) + 1").fetchall()
+    return int(start)
 
 
 def project(con: duckdb.DuckDBPyConnection, *, batch_size: int = 5000) -> None:

@@ -47,9 +47,12 @@ SHIPPED = {
     "versions",
     "actions_by_version",
     "anomalies",
+    "used_after_revocation",
+    "revocations",
+    "token_status",
 }
 REQUIRED_VALUES = {"event_id": "e1", "version": "1.0.0", "principal": "human:alice", "tenant": "acme",
-                   "scope": "agent:billing-bot"}
+                   "scope": "agent:billing-bot", "fingerprint": "hmac-sha256:k1:" + "0" * 64}
 _seq = itertools.count(1)
 
 
@@ -127,6 +130,13 @@ def add_region_rule(con: duckdb.DuckDBPyConnection, tenant: str, regions: list[s
                 [tenant, regions, seq, T0, event_id])
 
 
+def add_suspension(con: duckdb.DuckDBPyConnection, agent_id: str) -> None:
+    """A suspension in force from before every event, as the enforcement projection would have written it."""
+    con.execute("INSERT INTO enforcement (subject_kind, subject, tenant, status, valid_from_seq, valid_from, reason, "
+                "cause_event_id, decided_by) VALUES ('agent', ?, 'acme', 'suspended', 0, ?, 'looping', 'c1', "
+                "'human:sec')", [agent_id, T0])
+
+
 def add_budget_and_alert(con: duckdb.DuckDBPyConnection) -> None:
     """A budget version on agent:billing-bot and an alert it raised (as the budget projections write them)."""
     seq = next(_seq)
@@ -163,6 +173,7 @@ def populated(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
     add_quarantine(con, 2, "secret_in_payload")
     project(con)
     add_budget_and_alert(con)  # after the projections ran: as the budget projections would have written them
+    add_suspension(con, "support-bot")
     return con
 
 
@@ -196,6 +207,8 @@ def test_each_query_runs_on_an_empty_store(con: duckdb.DuckDBPyConnection, name:
     assert isinstance(result, pa.Table)
     if name == "governance_summary":  # a row per count, every count zero
         assert set(result.column("count").to_pylist()) == {0}
+    elif name == "token_status":  # an answer for any fingerprint: never seen, so not revoked
+        assert result.select(["active", "known"]).to_pylist() == [{"active": True, "known": False}]
     else:
         assert result.num_rows == 0
 
@@ -397,6 +410,7 @@ def test_every_query_runs_on_a_read_only_restricted_connection(tmp_path: Path) -
     restrict_to_reading(con)
     try:
         for name in sorted(SHIPPED):
-            assert run_query(con, name, required_params(name)).num_rows == (6 if name == "governance_summary" else 0)
+            expected = {"governance_summary": 6, "token_status": 1}.get(name, 0)
+            assert run_query(con, name, required_params(name)).num_rows == expected
     finally:
         con.close()

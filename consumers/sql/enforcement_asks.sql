@@ -1,0 +1,24 @@
+-- What the batch asks of enforcement, in store order: revocations, suspensions and reinstatements from
+-- control events (batch_control), and budgets past 100% whose on_exceed is suspend or revoke (their alerts,
+-- raised at this batch's events: batch_events). A token-scoped budget revokes the token and its tree; an
+-- agent-scoped one suspends the agent. Tenant and principal budgets only alert: they name no one to stop.
+SELECT store_seq AS seq, received_at AS at, tenant, event_id AS cause_event_id,
+       CASE WHEN kind IN ('token.reinstate', 'agent.reinstate') THEN 'lift'
+            WHEN kind = 'token.revoke' THEN 'revoked' ELSE 'suspended' END AS verb,
+       split_part(kind, '.', 1) AS subject_kind,
+       coalesce(json_extract_string(payload, '$.fingerprint'), json_extract_string(payload, '$.agent_id')) AS subject,
+       coalesce(CAST(json_extract(payload, '$.tree') AS BOOLEAN), false) AS tree,
+       coalesce(reason, kind || ' without a reason given') AS reason,
+       NULL::VARCHAR AS rule_id, actor_kind || ':' || actor_id AS decided_by
+FROM batch_control
+WHERE kind IN ('token.revoke', 'token.reinstate', 'agent.suspend', 'agent.reinstate')
+UNION ALL
+SELECT a.store_seq, a.raised_at, a.tenant, e.event_id,
+       CASE WHEN a.scope LIKE 'token:%' THEN 'revoked' ELSE 'suspended' END,
+       split_part(a.scope, ':', 1), substr(a.scope, strpos(a.scope, ':') + 1), true, a.summary,
+       a.budget_id, 'budget:' || a.budget_id
+FROM alerts AS a
+JOIN batch_events AS e USING (store_seq)
+WHERE a.kind = 'budget.threshold' AND a.threshold_pct >= 100 AND a.action IN ('suspend', 'revoke')
+  AND (a.scope LIKE 'token:%' OR a.scope LIKE 'agent:%')
+ORDER BY seq, cause_event_id;
