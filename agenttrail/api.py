@@ -4,11 +4,13 @@ Reads run on their own DuckDB cursor, so they see committed batches without
 blocking ingestion. Responses are JSON by default, CSV with ``?format=csv``,
 and an Arrow IPC stream when the client sends ``Accept: application/vnd.apache.arrow.stream``
 (the CLI does, so types such as DECIMAL survive the trip). Every state-changing
-endpoint requires the API token; ``--auth`` makes reads require it too.
+endpoint requires the API token; ``--auth`` makes reads require it too. The enforcement
+endpoints (revoke, reinstate, token and agent status) live in ``agenttrail.enforcement_api``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import io
 import json
@@ -29,14 +31,13 @@ from agenttrail._exceptions import (
     QueryError,
     UnknownQueryError,
 )
+from agenttrail.enforcement_api import Publish, enforcement_router
 from agenttrail.output import render, to_records
 from agenttrail.queries import list_queries, run_query, run_sql
-from agenttrail.schemas.control import ControlEvent, ControlPayload, parse_payload
+from agenttrail.schemas.control import parse_payload
 
 ARROW_STREAM = "application/vnd.apache.arrow.stream"
 
-
-Publish = Callable[[str, ControlPayload, str, str | None], ControlEvent]
 
 
 class ControlChange(BaseModel):
@@ -50,22 +51,28 @@ class ControlChange(BaseModel):
     payload: dict[str, Any] = Field(default_factory=dict)
 
 
-def create_app(cursor_factory: Callable[[], duckdb.DuckDBPyConnection], *, token: str | None,
+def create_app(cursor_factory: Callable[[], duckdb.DuckDBPyConnection], *, token_sha256: str | None,
                auth_reads: bool, stats: Callable[[], dict[str, Any]] | None = None,
-               publish: Publish | None = None) -> FastAPI:
-    """``cursor_factory`` gives a fresh read cursor per request; ``token`` guards writes (and reads with auth).
+               publish: Publish | None = None, fingerprint: Callable[[str], str] | None = None) -> FastAPI:
+    """``cursor_factory`` gives a fresh read cursor per request; the API token guards writes (and reads with auth).
 
-    ``publish(tenant, payload, actor, reason)`` records a control event (fail-closed); without
-    it the control endpoint answers 503.
+    The app holds only the token's SHA-256 (hex), and compares the hash of what a request
+    presents in constant time. ``publish(tenant, payload, actor, reason)`` records a control
+    event (fail-closed); without it the write endpoints answer 503. ``fingerprint`` turns a raw
+    token posted to ``/v1/revoke`` into our keyed fingerprint.
     """
     app = FastAPI(title="AgentTrail", version="0.1.0", docs_url="/docs", redoc_url=None)
+    expected = bytes.fromhex(token_sha256) if token_sha256 else None
 
     def require_token(authorization: Annotated[str | None, Header()] = None) -> None:
-        given = (authorization or "").removeprefix("Bearer ").strip()
-        if token is None or not hmac.compare_digest(given.encode(), token.encode()):
-            raise HTTPException(status_code=401, detail="A valid API token is required (Authorization: Bearer ...).")
+        given = hashlib.sha256((authorization or "").removeprefix("Bearer ").strip().encode()).digest()
+        if expected is None or not authorization or not hmac.compare_digest(given, expected):
+            raise HTTPException(status_code=401, detail="A valid API token is required (Authorization: Bearer ...).",
+                                headers={"WWW-Authenticate": "Bearer"})
 
     reads = [Depends(require_token)] if auth_reads else []
+    app.include_router(enforcement_router(cursor_factory, writes=[Depends(require_token)], reads=reads,
+                                          publish=publish, fingerprint=fingerprint))
 
     @app.exception_handler(AgentTrailError)
     async def explain(_: Request, exc: AgentTrailError) -> JSONResponse:

@@ -7,6 +7,7 @@ key to fix, because that is what an operator can act on.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 from typing import Any, Literal
@@ -105,6 +106,14 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8470, ge=0, le=65535)
     api_token: SecretStr | None = None
+    # Or only its SHA-256 (hex), so the server's environment never holds the token itself.
+    api_token_sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+
+    def api_token_hash(self) -> str | None:
+        """The SHA-256 (hex) the API compares presented tokens against, from either setting."""
+        if self.api_token is not None:
+            return hashlib.sha256(self.api_token.get_secret_value().encode()).hexdigest()
+        return self.api_token_sha256
 
     def topic(self, name: str) -> str:
         """Full topic name, e.g. ``topic("actions") == "agenttrail.actions"``."""

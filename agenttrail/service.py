@@ -8,6 +8,7 @@ materializer alone, for deployments with their own Kafka.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import secrets
 import socket
@@ -20,13 +21,14 @@ from typing import Any
 import duckdb
 import uvicorn
 
-from agenttrail._exceptions import AgentTrailError, MaterializerError
+from agenttrail._exceptions import AgentTrailError, BrokerUnavailableError, MaterializerError
 from agenttrail.api import create_app
 from agenttrail.broker import EmbeddedBroker
 from agenttrail.config import Settings
+from agenttrail.consumers.alert_delivery import standing_notice_records
 from agenttrail.consumers.materializer import BatchResult, Materializer
 from agenttrail.consumers.store import open_store, restrict_to_reading
-from agenttrail.kafka import ensure_topics
+from agenttrail.kafka import ensure_topics, make_producer, send_and_wait
 from agenttrail.producers.control import publish_control
 from agenttrail.runtime import remove_state, write_state
 from agenttrail.schemas.control import ControlEvent, ControlPayload
@@ -123,6 +125,27 @@ def start_webhooks(settings: Settings, con: duckdb.DuckDBPyConnection, stack: Ex
         stack.callback(sender.stop)
 
 
+def republish_enforcement(settings: Settings, bootstrap: str, con: duckdb.DuckDBPyConnection) -> int:
+    """Publish every revocation and suspension in force to the revocations topic again; returns how many.
+
+    The embedded broker forgets its topics when it stops, and a guard that starts against a
+    fresh one must still refuse a token revoked last week. Fail-closed: unacknowledged, it raises.
+    """
+    rows = standing_notice_records(con, settings.topic("revocations"))
+    if not rows:
+        return 0
+    producer = make_producer(settings, bootstrap, linger_ms=0)
+    try:
+        acked = send_and_wait(producer, settings.topic("revocations"), [(r["key"], r["value"]) for r in rows],
+                              settings.delivery_timeout_ms / 1000)
+    finally:
+        producer.close(timeout=1)
+    if not all(acked):
+        raise BrokerUnavailableError(f"Kafka at {bootstrap} did not acknowledge the {len(rows)} revocations and "
+                                     "suspensions in force; start the server again when it answers.")
+    return len(rows)
+
+
 def require_fingerprint_key(settings: Settings) -> None:
     Fingerprinter(settings.fingerprint_key, settings.fingerprint_key_id)
 
@@ -151,19 +174,24 @@ def serve(settings: Settings, *, auth_reads: bool, announce: Any = print) -> Non
         restrict_to_reading(con)
         bootstrap = owned_bootstrap(settings, stack)
         ensure_topics(settings, bootstrap)
+        republished = republish_enforcement(settings, bootstrap, con)
+        if republished:
+            announce(f"Published the {republished} revocations and suspensions in force again.")
         pipeline = Pipeline(settings, bootstrap, con).start()
         stack.callback(pipeline.stop)
         start_webhooks(settings, con, stack)
-        token = settings.api_token.get_secret_value() if settings.api_token else None
-        if token is None:
+        token_sha256 = settings.api_token_hash()
+        if token_sha256 is None:
             token = secrets.token_urlsafe(24)
             announce(f"API token for writes (shown once, not stored): {token}")
+            token_sha256 = hashlib.sha256(token.encode()).hexdigest()
 
         def publish(tenant: str, payload: ControlPayload, actor: str, reason: str | None) -> ControlEvent:
             return publish_control(settings, bootstrap, tenant, payload, actor=actor, via="http", reason=reason)
 
-        app = create_app(con.cursor, token=token, auth_reads=auth_reads,
-                         stats=lambda: asdict(pipeline.stats), publish=publish)
+        fingerprinter = Fingerprinter(settings.fingerprint_key, settings.fingerprint_key_id)
+        app = create_app(con.cursor, token_sha256=token_sha256, auth_reads=auth_reads,
+                         stats=lambda: asdict(pipeline.stats), publish=publish, fingerprint=fingerprinter.fingerprint)
         sock = socket.create_server((settings.host, settings.port))
         host, port = sock.getsockname()[:2]
         url = f"http://{host}:{port}"

@@ -46,8 +46,17 @@ def kafka_records(alerts: list[dict[str, Any]], topic: str) -> list[dict[str, An
 def notice_records(tx: duckdb.DuckDBPyConnection, first_seq: int, last_seq: int, topic: str) -> list[dict[str, Any]]:
     """Outbox rows for the compacted revocations topic: keyed by fingerprint, or ``agent:<id>``, so the
     newest record per key is the state and compaction keeps exactly that."""
+    return _notice_rows(records(tx, "enforcement_notices_raised", {"first_seq": first_seq, "last_seq": last_seq}),
+                        topic)
+
+
+def standing_notice_records(con: duckdb.DuckDBPyConnection, topic: str) -> list[dict[str, Any]]:
+    """The notices of every revocation and suspension in force, to publish again to a broker that forgot them."""
+    return _notice_rows(records(con, "enforcement_standing"), topic)
+
+
+def _notice_rows(notices: list[dict[str, Any]], topic: str) -> list[dict[str, Any]]:
     codec = revocation_codec()
-    notices = records(tx, "enforcement_notices_raised", {"first_seq": first_seq, "last_seq": last_seq})
     return [
         {"topic": topic, "key": _notice_key(notice).encode("utf-8"),
          "value": codec.encode({**notice, "issued_at": notice["issued_at"].replace(tzinfo=UTC)}),

@@ -1,6 +1,9 @@
 from tests.fixtures import (  # noqa: F401 - pytest finds fixtures by name
     broker,
     pausable_broker,
+    receiver,
+    serve_factory,
+    served,
     settings,
     settings_factory,
     store,

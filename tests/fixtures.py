@@ -9,12 +9,15 @@ prefix, so tests share one broker without seeing each other's events.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +30,7 @@ from agenttrail.consumers.materializer import Materializer
 from agenttrail.consumers.store import open_store
 from agenttrail.kafka import ensure_topics, make_consumer, partitions_for
 from agenttrail.producers.trail import Trail, connect
+from agenttrail.runtime import read_live_state
 from agenttrail.schemas.codec import alert_codec
 
 FINGERPRINT_KEY = "test-fingerprint-key-0123456789abcdef"
@@ -183,3 +187,94 @@ def cli_as(settings: Settings, user: str) -> Callable[..., subprocess.CompletedP
                               env=env, capture_output=True, text=True, timeout=60)
 
     return agenttrail
+
+
+@dataclass
+class Served:
+    """A running `agenttrail serve`: its working directory, environment and URL."""
+
+    workdir: Path
+    env: dict[str, str]
+    url: str
+    process: subprocess.Popen[str]
+
+    @property
+    def admin(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.env['AGENTTRAIL_API_TOKEN']}"}
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        self.process.wait(30)
+
+
+ServeFactory = Callable[..., Served]
+
+
+@pytest.fixture
+def serve_factory(tmp_path: Path) -> Iterator[ServeFactory]:
+    """Start `agenttrail serve` (own embedded broker, database in tmp_path) with extra env; stopped with SIGTERM."""
+    started: list[Served] = []
+
+    def start(**extra_env: str) -> Served:
+        env = os.environ | {"AGENTTRAIL_FINGERPRINT_KEY": FINGERPRINT_KEY,
+                            "AGENTTRAIL_API_TOKEN": "admin-token-for-tests", "AGENTTRAIL_TOPIC_PREFIX": "served",
+                            **extra_env}
+        env.pop("AGENTTRAIL_BOOTSTRAP", None)
+        process = subprocess.Popen([sys.executable, "-m", "agenttrail.cli", "serve", "--port", "0"], cwd=tmp_path,
+                                   env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        state_file = tmp_path / "agenttrail.server.json"
+        deadline = time.monotonic() + 60
+        while (state := read_live_state(state_file)) is None:
+            assert process.poll() is None, process.stderr.read() if process.stderr else ""
+            assert time.monotonic() < deadline, "serve did not start"
+            time.sleep(0.1)
+        served = Served(tmp_path, env, str(state["url"]), process)
+        started.append(served)
+        return served
+
+    yield start
+    for served in started:
+        if served.process.poll() is None:
+            served.stop()
+
+
+@pytest.fixture
+def served(serve_factory: ServeFactory) -> Iterator[tuple[Path, dict[str, str]]]:
+    """`agenttrail serve` with its own embedded broker, in tmp_path; its state files are gone after it stops."""
+    server = serve_factory()
+    yield server.workdir, server.env
+    server.stop()
+    assert not (server.workdir / "agenttrail.server.json").exists(), "state files left behind"
+    assert not (server.workdir / "agenttrail.broker.json").exists(), "state files left behind"
+
+
+@dataclass
+class Receiver:
+    """A real HTTP server on 127.0.0.1 that answers with ``statuses`` in turn (then 200) and keeps what came."""
+
+    url: str
+    statuses: list[int] = field(default_factory=list)
+    received: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    state = Receiver(url="")
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["content-length"]))
+            state.received.append(({k.lower(): v for k, v in self.headers.items()}, body))
+            self.send_response(state.statuses.pop(0) if state.statuses else 200)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    state.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/agenttrail"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield state
+    server.shutdown()
+    server.server_close()

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -17,7 +15,6 @@ from click.testing import CliRunner
 
 from agenttrail.cli import cli
 from agenttrail.producers.trail import connect
-from agenttrail.runtime import read_live_state
 from tests.fixtures import FINGERPRINT_KEY, SettingsFactory
 
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -98,26 +95,6 @@ def test_locked_database_error_names_the_process_that_holds_it(
     assert result.returncode == 1
     assert f"agenttrail consume (PID {consumer.pid})" in result.stderr
     assert "Traceback" not in result.stderr
-
-
-@pytest.fixture
-def served(tmp_path: Path) -> Iterator[tuple[Path, dict[str, str]]]:
-    """`agenttrail serve` with its own embedded broker, in tmp_path; stopped with SIGTERM."""
-    env = os.environ | {"AGENTTRAIL_FINGERPRINT_KEY": FINGERPRINT_KEY, "AGENTTRAIL_API_TOKEN": "admin-token-for-tests",
-                        "AGENTTRAIL_TOPIC_PREFIX": "served"}
-    env.pop("AGENTTRAIL_BOOTSTRAP", None)
-    server = subprocess.Popen([sys.executable, "-m", "agenttrail.cli", "serve", "--port", "0"], cwd=tmp_path,
-                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    state = tmp_path / "agenttrail.server.json"
-    deadline = time.monotonic() + 60
-    while read_live_state(state) is None:
-        assert server.poll() is None, server.stderr.read() if server.stderr else ""
-        assert time.monotonic() < deadline, "serve did not start"
-        time.sleep(0.1)
-    yield tmp_path, env
-    server.send_signal(signal.SIGTERM)
-    server.wait(30)
-    assert not state.exists() and not (tmp_path / "agenttrail.broker.json").exists(), "state files left behind"
 
 
 def test_serve_owns_broker_and_database_and_cli_queries_go_through_it(

@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import duckdb
@@ -18,42 +14,10 @@ from standardwebhooks import Webhook
 from agenttrail import ConfigError, Settings, Trail
 from agenttrail.config import WebhookEndpoint, load_settings
 from agenttrail.webhooks import WebhookSender
-from tests.fixtures import materialize
+from tests.fixtures import Receiver, materialize
 from tests.test_budgets import charge, set_budget
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-
-
-@dataclass
-class Receiver:
-    """A real HTTP server on 127.0.0.1 that answers with ``statuses`` in turn (then 200) and keeps what came."""
-
-    url: str
-    statuses: list[int] = field(default_factory=list)
-    received: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    state = Receiver(url="")
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["content-length"]))
-            state.received.append(({k.lower(): v for k, v in self.headers.items()}, body))
-            self.send_response(state.statuses.pop(0) if state.statuses else 200)
-            self.end_headers()
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/agenttrail"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield state
-    server.shutdown()
-    server.server_close()
 
 
 def _with_webhook(settings: Settings, receiver: Receiver, **endpoint: Any) -> Settings:

@@ -16,7 +16,17 @@ import click
 from rich.logging import RichHandler
 
 from agenttrail._exceptions import AgentTrailError
-from agenttrail.cli import anomalies, budgets, chains, governance, integrity, reading, rebuilding, running
+from agenttrail.cli import (
+    anomalies,
+    budgets,
+    chains,
+    enforcement,
+    governance,
+    integrity,
+    reading,
+    rebuilding,
+    running,
+)
 from agenttrail.cli.options import err_console
 
 
@@ -60,6 +70,7 @@ for _command in (
     chains.chain, chains.principal, rebuilding.rebuild_command,
     governance.regions, governance.control, budgets.budget, budgets.alerts, budgets.webhooks,
     anomalies.anomalies,
+    enforcement.revoke, enforcement.suspend, enforcement.reinstate, enforcement.token, enforcement.revocations,
     integrity.verify, integrity.prove, integrity.verify_proof, integrity.archive_command,
     integrity.restore_command, integrity.keys,
 ):

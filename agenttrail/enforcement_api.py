@@ -1,0 +1,154 @@
+"""The enforcement endpoints: revoke and reinstate (RFC 7009 in spirit), and token and agent status (RFC 7662).
+
+``POST /v1/revoke`` takes the raw ``token`` as RFC 7009 does (form-encoded or
+JSON) and fingerprints it on arrival, or a ``fingerprint``; the raw token is
+never stored or logged. A change is published to the control topic fail-closed
+and takes effect when the materializer stores it, so gateways polling
+``GET /v1/tokens/{fingerprint}`` and SDK guards see it within the same batch.
+Writes need the admin token; a malformed request gets 400 and changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import duckdb
+from fastapi import APIRouter, HTTPException, Request
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from agenttrail.queries import run_query
+from agenttrail.schemas.control import (
+    AgentReinstated,
+    AgentSuspended,
+    ControlEvent,
+    ControlPayload,
+    TokenReinstated,
+    TokenRevoked,
+)
+
+Publish = Callable[[str, ControlPayload, str, str | None], ControlEvent]
+
+
+class EnforcementRequest(BaseModel):
+    """A revocation, suspension or reinstatement: exactly one of token, fingerprint or agent_id."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    token: str | None = Field(default=None, min_length=1, max_length=8192)
+    token_type_hint: str | None = None  # RFC 7009's optional hint; every token is treated alike
+    fingerprint: str | None = None
+    agent_id: str | None = Field(default=None, min_length=1, max_length=200)
+    tenant: str | None = Field(default=None, min_length=1)
+    reason: str = Field(min_length=1, max_length=2000)
+    tree: bool = False
+    actor: str = Field(default="service:http", pattern=r"^(human|agent|service):.+$")
+
+    @model_validator(mode="after")
+    def _one_subject(self) -> EnforcementRequest:
+        if sum(x is not None for x in (self.token, self.fingerprint, self.agent_id)) != 1:
+            raise ValueError("give exactly one of token, fingerprint or agent_id")
+        if self.agent_id is not None and self.tenant is None:
+            raise ValueError("an agent needs its tenant")
+        return self
+
+
+def enforcement_router(cursor_factory: Callable[[], duckdb.DuckDBPyConnection], *, writes: list[Any],
+                       reads: list[Any], publish: Publish | None,
+                       fingerprint: Callable[[str], str] | None) -> APIRouter:
+    """The routes; ``writes`` and ``reads`` are the auth dependencies of each kind of endpoint."""
+    router = APIRouter()
+
+    async def change(request: Request, lift: bool) -> dict[str, Any]:
+        ask = await _parse(request)
+        if publish is None:
+            raise HTTPException(status_code=503, detail="This server records no control events.")
+        payload: ControlPayload
+        if ask.agent_id is not None:
+            payload = AgentReinstated(agent_id=ask.agent_id) if lift else AgentSuspended(agent_id=ask.agent_id)
+            tenant = ask.tenant
+        else:
+            fp = ask.fingerprint or _fingerprint_of(ask.token or "", fingerprint)
+            payload = _validated(TokenReinstated if lift else TokenRevoked, fingerprint=fp, tree=ask.tree)
+            tenant = ask.tenant or _tenant_of(cursor_factory, fp)
+        assert tenant is not None
+        event = publish(tenant, payload, ask.actor, ask.reason)
+        subject = ask.agent_id or getattr(payload, "fingerprint", None)
+        return {"event_id": event.event_id, "kind": event.kind, "tenant": tenant, "subject": subject}
+
+    @router.post("/v1/revoke", dependencies=writes)
+    async def post_revoke(request: Request) -> dict[str, Any]:
+        """Revoke a token (``token`` or ``fingerprint``, ``tree`` for its descendants) or suspend an ``agent_id``."""
+        return await change(request, lift=False)
+
+    @router.post("/v1/reinstate", dependencies=writes)
+    async def post_reinstate(request: Request) -> dict[str, Any]:
+        """Lift a revocation or suspension; the history keeps both."""
+        return await change(request, lift=True)
+
+    @router.get("/v1/tokens/{fingerprint}", dependencies=reads)
+    def get_token(fingerprint: str) -> dict[str, Any]:
+        with cursor_factory() as cursor:
+            [row] = run_query(cursor, "token_status", {"fingerprint": fingerprint}).to_pylist()
+        return _jsonable(row)
+
+    @router.get("/v1/agents/{agent_id}/status", dependencies=reads)
+    def get_agent(agent_id: str, tenant: str | None = None) -> dict[str, Any]:
+        with cursor_factory() as cursor:
+            rows = run_query(cursor, "revocations", {"subject": agent_id, "status": "in_force", "tenant": tenant,
+                                                     "limit": "1"}).to_pylist()
+        suspended = [row for row in rows if row["subject_kind"] == "agent"]
+        if not suspended:
+            return {"agent_id": agent_id, "active": True}
+        return _jsonable({"agent_id": agent_id, "active": False, **suspended[0]})
+
+    return router
+
+
+async def _parse(request: Request) -> EnforcementRequest:
+    """The body, form-encoded (RFC 7009) or JSON; 400 with the first problem when it is malformed."""
+    try:
+        if request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+            form = await request.form()
+            body: Any = {key: value for key, value in form.items()}
+            if "tree" in body:
+                body["tree"] = str(body["tree"]).lower() in ("1", "true", "yes")
+        else:
+            body = json.loads(await request.body() or b"null")
+        return EnforcementRequest.model_validate(body)
+    except (ValueError, ValidationError) as exc:  # json.JSONDecodeError is a ValueError
+        raise HTTPException(status_code=400, detail=_first_problem(exc)) from None
+
+
+def _first_problem(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "body"
+        return f"{where}: {str(first['msg']).removeprefix('Value error, ')}"
+    return "the body is neither a form nor a JSON object"
+
+
+def _validated(cls: type[ControlPayload], **fields: Any) -> ControlPayload:
+    try:
+        return cls(**fields)
+    except ValidationError as exc:
+        raise HTTPException(status_code=400, detail=_first_problem(exc)) from None
+
+
+def _fingerprint_of(raw: str, fingerprint: Callable[[str], str] | None) -> str:
+    if fingerprint is None:
+        raise HTTPException(status_code=503, detail="This server has no fingerprint key; send the fingerprint.")
+    return fingerprint(raw)
+
+
+def _tenant_of(cursor_factory: Callable[[], duckdb.DuckDBPyConnection], fp: str) -> str:
+    with cursor_factory() as cursor:
+        [row] = run_query(cursor, "token_status", {"fingerprint": fp}).to_pylist()
+    if row["tenant"] is None:
+        raise HTTPException(status_code=400, detail="No stored event used this token, so give its tenant.")
+    return str(row["tenant"])
+
+
+def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
+    return {key: value.isoformat() if hasattr(value, "isoformat") else value for key, value in row.items()}

@@ -1,0 +1,158 @@
+"""Revocation end to end through `agenttrail serve`: HTTP and CLI in, status endpoint, topic and issuer webhook out.
+
+Everything is real: the server process with its embedded broker and materializer,
+the SDK emitting a delegated token lineage, a local HTTP server standing in for the
+token issuer, and a plain Kafka consumer reading the compacted revocations topic.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from agenttrail.config import Settings, load_settings
+from agenttrail.kafka import make_consumer, partitions_for
+from agenttrail.producers.trail import Trail, connect
+from agenttrail.schemas.codec import revocation_codec
+from tests.fixtures import FINGERPRINT_KEY, Receiver, Served, ServeFactory
+from tests.test_cli import agenttrail
+
+ISSUER = "https://idp.acme.example"
+SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+ROOT_TOKEN, CHILD_TOKEN, GRANDCHILD_TOKEN = ("at_root_" + "r" * 24, "at_child_" + "c" * 24, "at_grand_" + "g" * 24)
+
+
+def client_settings(server: Served) -> Settings:
+    state = json.loads((server.workdir / "agenttrail.server.json").read_text())
+    return load_settings(bootstrap=state["bootstrap"], fingerprint_key=FINGERPRINT_KEY, topic_prefix="served",
+                         spool_dir=server.workdir / "spool", db=server.workdir / "agenttrail.duckdb")
+
+
+def issue(trail: Trail, raw: str, parent: str | None) -> str:
+    with trail.action("token.issue", "issue_token", resource=("principal", str(trail.agent["id"]))) as act:
+        return act.use_token(raw, issuer=ISSUER, parent_token=parent)
+
+
+def delegated_lineage(settings: Settings) -> list[str]:
+    """A planner gets a token and delegates twice, each delegate minting a down-scoped child."""
+    planner = connect(tenant="acme", agent_id="planner", agent_version="1.0.0", region="eu-west-1",
+                      principal="human:alice", settings=settings)
+    researcher = planner.delegate("researcher", "1.0.0")
+    scraper = researcher.delegate("scraper", "1.0.0")
+    fingerprints = [issue(planner, ROOT_TOKEN, None), issue(researcher, CHILD_TOKEN, ROOT_TOKEN),
+                    issue(scraper, GRANDCHILD_TOKEN, CHILD_TOKEN)]
+    planner.close()
+    return fingerprints
+
+
+def wait_for(check: Callable[[], Any], what: str, timeout: float = 30) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.1)
+    pytest.fail(f"timed out waiting for {what}")
+
+
+def token_status(server: Served, fingerprint: str) -> dict[str, Any]:
+    response = httpx.get(f"{server.url}/v1/tokens/{fingerprint}")
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+def notices(settings: Settings, expected: int) -> list[tuple[str, dict[str, Any]]]:
+    """(key, notice) pairs on the revocations topic, once ``expected`` of them are there."""
+    consumer = make_consumer(settings, settings.bootstrap or "")
+    consumer.assign(partitions_for(consumer, settings.topic("revocations")))
+    consumer.seek_to_beginning()
+    found: list[tuple[str, dict[str, Any]]] = []
+    deadline = time.monotonic() + 30
+    while len(found) < expected and time.monotonic() < deadline:
+        for records in consumer.poll(timeout_ms=200).values():
+            found.extend((r.key.decode(), revocation_codec().decode(r.value)) for r in records)
+    consumer.close()
+    return found
+
+
+def test_a_leaked_token_revoked_over_http_takes_its_tree_and_reaches_status_topic_and_issuer(
+    serve_factory: ServeFactory, receiver: Receiver
+) -> None:
+    hook = {"name": "idp", "url": receiver.url, "secret": SECRET, "kinds": ["token.*"], "issuers": [ISSUER]}
+    server = serve_factory(AGENTTRAIL_WEBHOOKS=json.dumps([hook]))
+    settings = client_settings(server)
+    root, child, grandchild = delegated_lineage(settings)
+    wait_for(lambda: token_status(server, grandchild)["known"], "the lineage to be stored")
+    assert token_status(server, child)["parent_fingerprint"] == root
+
+    form = {"token": ROOT_TOKEN, "token_type_hint": "access_token", "reason": "leaked in a public gist",
+            "tree": "true"}
+    assert httpx.post(f"{server.url}/v1/revoke", data=form).status_code == 401
+    assert httpx.post(f"{server.url}/v1/revoke", data=form, headers={"Authorization": "Bearer nope"}) \
+        .status_code == 401
+    malformed = httpx.post(f"{server.url}/v1/revoke", data={"reason": "no token"}, headers=server.admin)
+    assert malformed.status_code == 400 and "exactly one of token" in malformed.json()["detail"]
+    accepted = httpx.post(f"{server.url}/v1/revoke", data=form, headers=server.admin)
+    assert accepted.status_code == 200, accepted.text
+    assert accepted.json()["subject"] == root, "the raw token is fingerprinted on arrival"
+
+    wait_for(lambda: not token_status(server, grandchild)["active"], "the cascade to reach the grandchild")
+    statuses = [token_status(server, fp) for fp in (root, child, grandchild)]
+    assert [(s["active"], s["root"], s["decided_by"]) for s in statuses] == [(False, root, "service:http")] * 3
+    assert statuses[0]["reason"] == "leaked in a public gist"
+    assert statuses[2]["reason"] == f"minted from revoked token {root}: leaked in a public gist"
+
+    keyed = dict(notices(settings, 3))
+    assert set(keyed) == {root, child, grandchild}
+    assert {n["status"] for n in keyed.values()} == {"revoked"}
+    wait_for(lambda: len(receiver.received) >= 3, "the issuer's three webhooks")
+    bodies = [json.loads(body) for _, body in receiver.received]
+    assert sorted(b["scope"] for b in bodies) == sorted(f"token:{fp}" for fp in (root, child, grandchild))
+    assert {b["kind"] for b in bodies} == {"token.revoked"} and {b["details"]["issuer"] for b in bodies} == {ISSUER}
+
+    stored = httpx.get(f"{server.url}/v1/sql", params={"q": "SELECT payload FROM control_events"}).json()
+    assert ROOT_TOKEN not in json.dumps(stored), "the raw token is never stored"
+
+
+def test_a_suspension_survives_a_restart_on_a_fresh_broker_and_is_lifted_by_reinstatement(
+    serve_factory: ServeFactory
+) -> None:
+    server = serve_factory()
+    suspend = {"agent_id": "support-acme", "tenant": "acme", "reason": "resending a paid call in a loop"}
+    assert httpx.post(f"{server.url}/v1/revoke", json=suspend, headers=server.admin).status_code == 200
+    status_url = f"{server.url}/v1/agents/support-acme/status"
+    wait_for(lambda: not httpx.get(status_url).json()["active"], "the suspension")
+    server.stop()
+
+    again = serve_factory()  # a new embedded broker: it knows nothing of the suspension
+    [(key, notice)] = notices(client_settings(again), 1)
+    assert (key, notice["status"], notice["reason"]) == ("agent:support-acme", "suspended", suspend["reason"])
+    lifted = httpx.post(f"{again.url}/v1/reinstate", json={**suspend, "reason": "fixed in 2.4.1"},
+                        headers=again.admin)
+    assert lifted.status_code == 200, lifted.text
+    wait_for(lambda: httpx.get(f"{again.url}/v1/agents/support-acme/status").json()["active"], "the reinstatement")
+    latest = dict(notices(client_settings(again), 2))
+    assert latest["agent:support-acme"]["status"] == "reinstated"
+
+
+def test_cli_revokes_by_fingerprint_shows_the_token_and_lists_revocations(serve_factory: ServeFactory) -> None:
+    server = serve_factory()
+    root, child, _ = delegated_lineage(client_settings(server))
+    wait_for(lambda: token_status(server, child)["known"], "the lineage")
+    cli = {"cwd": server.workdir, "env": server.env}
+
+    unexplained = agenttrail("revoke", "--token", child, **cli)
+    assert unexplained.returncode == 2 and "--reason" in unexplained.stderr
+    done = agenttrail("revoke", "--token", child, "--reason", "researcher host compromised", **cli)
+    assert done.returncode == 0, done.stderr
+    wait_for(lambda: not token_status(server, child)["active"], "the revocation")
+    shown = json.loads(agenttrail("token", child, "--json", **cli).stdout)
+    assert (shown[0]["active"], shown[0]["holder"], shown[0]["issuer"]) == (False, "researcher", ISSUER)
+    assert token_status(server, root)["active"], "without --tree the parent stays active"
+    listed = json.loads(agenttrail("revocations", "--in-force", "--json", **cli).stdout)
+    assert [(r["subject"], r["reason"]) for r in listed] == [(child, "researcher host compromised")]
