@@ -8,6 +8,7 @@ token issuer, and a plain Kafka consumer reading the compacted revocations topic
 from __future__ import annotations
 
 import json
+import subprocess
 import time
 from collections.abc import Callable
 from typing import Any
@@ -144,15 +145,17 @@ def test_cli_revokes_by_fingerprint_shows_the_token_and_lists_revocations(serve_
     server = serve_factory()
     root, child, _ = delegated_lineage(client_settings(server))
     wait_for(lambda: token_status(server, child)["known"], "the lineage")
-    cli = {"cwd": server.workdir, "env": server.env}
 
-    unexplained = agenttrail("revoke", "--token", child, **cli)
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return agenttrail(*args, cwd=server.workdir, env=server.env)
+
+    unexplained = cli("revoke", "--token", child)
     assert unexplained.returncode == 2 and "--reason" in unexplained.stderr
-    done = agenttrail("revoke", "--token", child, "--reason", "researcher host compromised", **cli)
+    done = cli("revoke", "--token", child, "--reason", "researcher host compromised")
     assert done.returncode == 0, done.stderr
     wait_for(lambda: not token_status(server, child)["active"], "the revocation")
-    shown = json.loads(agenttrail("token", child, "--json", **cli).stdout)
+    shown = json.loads(cli("token", child, "--json").stdout)
     assert (shown[0]["active"], shown[0]["holder"], shown[0]["issuer"]) == (False, "researcher", ISSUER)
     assert token_status(server, root)["active"], "without --tree the parent stays active"
-    listed = json.loads(agenttrail("revocations", "--in-force", "--json", **cli).stdout)
+    listed = json.loads(cli("revocations", "--in-force", "--json").stdout)
     assert [(r["subject"], r["reason"]) for r in listed] == [(child, "researcher host compromised")]
