@@ -73,6 +73,11 @@ class Guard:
 
     # -- checks ----------------------------------------------------------------------------------
 
+    @property
+    def in_force(self) -> bool:
+        """True while any token or agent is refused: the hot path skips every check otherwise."""
+        return bool(self._state)
+
     def revoked(self, fingerprint: str) -> dict[str, Any] | None:
         """The notice that revokes this token fingerprint, or None when it is usable."""
         return self._state.get(fingerprint)
@@ -107,11 +112,14 @@ class Guard:
         while not self._stop.is_set():
             try:
                 self._follow()
-            except Exception as exc:  # BrokerError, or anything unforeseen: the guard must outlive it
+            except BrokerError as exc:
                 if not self._failing:
                     log.warning("revocation guard cannot follow %s (%s); retrying every %g s",
                                 self.topic, exc, RETRY_S)
                 self._failing = True
+                self._stop.wait(RETRY_S)
+            except Exception:  # unforeseen: say so loudly, but the guard must outlive it
+                log.exception("revocation guard failed on %s; restarting it in %g s", self.topic, RETRY_S)
                 self._stop.wait(RETRY_S)
 
     def _follow(self) -> None:

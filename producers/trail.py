@@ -232,7 +232,7 @@ class Trail:
 
     def _check_actors(self) -> None:
         """The guard refuses a suspended agent, and every delegate of one (its actor chain)."""
-        if self.guard is not None:
+        if self.guard is not None and self.guard.in_force:
             me = self.agent["id"]
             self.guard.check_agent(me, delegated_by=[
                 actor["id"] for actor in self.actor_chain if actor["kind"] == "agent" and actor["id"] != me])
