@@ -5,6 +5,7 @@ The public API is small on purpose (``tests/test_exported_members.py`` guards it
 """
 
 from agenttrail._exceptions import (
+    AgentSuspendedError,
     AgentTrailError,
     AuditUnavailableError,
     BrokerError,
@@ -18,12 +19,14 @@ from agenttrail._exceptions import (
     QueryError,
     QueryParameterError,
     ReadOnlyQueryError,
+    RevokedError,
     SecretInPayloadError,
     ServerError,
     SpoolError,
     SpoolFullError,
     StoreError,
     StoreLockedError,
+    TokenRevokedError,
     UnknownQueryError,
     UnknownSchemaError,
 )
@@ -37,6 +40,7 @@ __version__ = "0.1.0"
 __all__ = [
     "ActionScope",
     "AgentAction",
+    "AgentSuspendedError",
     "AgentTrailError",
     "AuditUnavailableError",
     "BrokerError",
@@ -51,6 +55,7 @@ __all__ = [
     "QueryParameterError",
     "ReadOnlyQueryError",
     "Refusal",
+    "RevokedError",
     "SecretInPayloadError",
     "ServerError",
     "Settings",
@@ -58,6 +63,7 @@ __all__ = [
     "SpoolFullError",
     "StoreError",
     "StoreLockedError",
+    "TokenRevokedError",
     "Trail",
     "UnknownQueryError",
     "UnknownSchemaError",

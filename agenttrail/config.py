@@ -81,6 +81,8 @@ class Settings(BaseSettings):
     spool_dir: Path = Path.home() / ".agenttrail" / "spool"
     spool_max_bytes: int = Field(default=256 * 1024 * 1024, ge=4096)
     delivery_timeout_ms: int = Field(default=5000, ge=500)
+    # The revocation guard (producers/guard.py): refuse revoked tokens and suspended agents in the SDK.
+    guard: bool = True
 
     # Consumer side.
     batch_max_records: int = Field(default=5000, ge=1)

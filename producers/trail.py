@@ -20,10 +20,17 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
-from agenttrail._exceptions import AuditUnavailableError, InvalidEventError, SecretInPayloadError
+from agenttrail._exceptions import (
+    AuditUnavailableError,
+    InvalidEventError,
+    RevokedError,
+    SecretInPayloadError,
+    TokenRevokedError,
+)
 from agenttrail.broker import resolve_bootstrap
 from agenttrail.config import Settings, load_settings
 from agenttrail.producers.emitter import Emitter, Mode, Refusal
+from agenttrail.producers.guard import Guard
 from agenttrail.producers.ids import new_event_id, new_span_id, new_trace_id
 from agenttrail.producers.spool import Spool
 from agenttrail.schemas.fingerprints import Fingerprinter, looks_like_secret, redact_secrets
@@ -65,19 +72,32 @@ def connect(
     It must return timezone-aware UTC datetimes (the consumer quarantines an ``occurred_at``
     more than five minutes in its future). Durations are still measured with the process's
     monotonic counter.
+
+    Unless ``settings.guard`` is off (AGENTTRAIL_GUARD=false), a revocation guard starts
+    here and follows the revocations topic in the background: an action by a suspended
+    agent (or a delegate of one) and ``use_token`` with a revoked token (or one minted from
+    a revoked token) are recorded as ``denied`` and raise a RevokedError. It enforces what
+    it has read so far; ``trail.guard.wait_caught_up(timeout)`` waits for the backlog.
     """
     settings = settings or load_settings()
     bootstrap = resolve_bootstrap(settings)
     spool = Spool(spool_dir or settings.spool_dir / _safe(f"{tenant}-{agent_id}"), settings.spool_max_bytes)
     emitter = Emitter(settings, bootstrap, spool=spool, on_refused=on_refused)
+    guard = Guard(settings, bootstrap) if settings.guard else None
+    if guard is not None:
+        guard.start()
     identity = {"id": agent_id, "version": agent_version, "model": model, "runtime": runtime, "region": region}
     return Trail(emitter, settings, tenant=tenant, agent=identity, principal=_principal(principal),
                  actor_chain=[{"kind": "agent", "id": agent_id}], mode=mode, session_id=session_id,
-                 clock=clock)
+                 clock=clock, guard=guard)
 
 
 class Trail:
-    """One agent's audit stream. Cheap to create; ``close()`` the root to flush the emitter."""
+    """One agent's audit stream. Cheap to create; ``close()`` the root to flush the emitter.
+
+    Trails made from one another share the emitter and the revocation guard (``guard``,
+    None when disabled).
+    """
 
     def __init__(
         self,
@@ -91,8 +111,10 @@ class Trail:
         mode: Mode,
         session_id: str | None,
         clock: Callable[[], datetime] | None = None,
+        guard: Guard | None = None,
     ) -> None:
         self.emitter = emitter
+        self.guard = guard
         self.settings = settings
         self.tenant = tenant
         self.agent = agent
@@ -114,7 +136,7 @@ class Trail:
         identity = {"id": agent_id, "version": agent_version, "model": model, "runtime": runtime, "region": region}
         return Trail(self.emitter, self.settings, tenant=tenant, agent=identity,
                      principal=_principal(principal), actor_chain=[{"kind": "agent", "id": agent_id}],
-                     mode=self.mode, session_id=session_id, clock=clock or self._clock)
+                     mode=self.mode, session_id=session_id, clock=clock or self._clock, guard=self.guard)
 
     def delegate(self, agent_id: str, agent_version: str, *, model: str | None = None,
                  region: str | None = None) -> Trail:
@@ -124,7 +146,7 @@ class Trail:
                     "model": model or self.agent["model"], "region": region or self.agent["region"]}
         return Trail(self.emitter, self.settings, tenant=self.tenant, agent=identity,
                      principal=self.principal, actor_chain=[{"kind": "agent", "id": agent_id}, *self.actor_chain],
-                     mode=self.mode, session_id=self.session_id, clock=self._clock)
+                     mode=self.mode, session_id=self.session_id, clock=self._clock, guard=self.guard)
 
     # -- recording -------------------------------------------------------------------------------
 
@@ -133,7 +155,11 @@ class Trail:
                resource_region: str | None = None, attributes: Mapping[str, str] | None = None,
                mode: Mode | None = None, data_region: str | None = None,
                source_address: str | None = None) -> Iterator[ActionScope]:
-        """Record one action around the block: outcome, error, duration; children nest inside."""
+        """Record one action around the block: outcome, error, duration; children nest inside.
+
+        When the action cannot be recorded (fail_closed) or the guard refuses the agent, it is
+        recorded as ``denied``, the block does not run, and the error is raised.
+        """
         scope = ActionScope(self, action_type, name, _current.get(), mode or self._mode_for(action_type))
         if resource is not None:
             scope.set_resource(*resource, region=resource_region)
@@ -142,9 +168,9 @@ class Trail:
         scope.data_region, scope.source_address = data_region, source_address
         try:
             scope.start()
-        except AuditUnavailableError as exc:
+        except (AuditUnavailableError, RevokedError) as exc:
             scope.set_outcome("denied", code=type(exc).__name__, message=str(exc))
-            scope.finish()  # the trail says it was not run, instead of a forever-pending start
+            scope.finish()  # the trail says it was not run, instead of a forever-pending start or a silence
             raise
         token = _current.set(scope)
         try:
@@ -192,6 +218,8 @@ class Trail:
 
     def close(self, timeout: float = 30.0) -> None:
         self.emitter.close(timeout)
+        if self.guard is not None:
+            self.guard.close()
 
     def __enter__(self) -> Trail:
         return self
@@ -201,6 +229,13 @@ class Trail:
 
     def _now(self) -> datetime:
         return datetime.now(UTC) if self._clock is None else self._clock()
+
+    def _check_actors(self) -> None:
+        """The guard refuses a suspended agent, and every delegate of one (its actor chain)."""
+        if self.guard is not None and self.guard.in_force:
+            me = self.agent["id"]
+            self.guard.check_agent(me, delegated_by=[
+                actor["id"] for actor in self.actor_chain if actor["kind"] == "agent" and actor["id"] != me])
 
     def _mode_for(self, action_type: str) -> Mode:
         return "fail_closed" if _FAIL_CLOSED_ACTIONS.match(action_type) else self.mode
@@ -233,6 +268,7 @@ class ActionScope:
         self.data_region: str | None = None
         self.source_address: str | None = None
         self.started_event_id: str | None = None
+        self._refusal: TokenRevokedError | None = None  # the guard's refusal of a credential, kept "denied"
         self._started_at = trail._now()
         self._t0 = 0
 
@@ -254,11 +290,22 @@ class ActionScope:
     def use_token(self, raw_token: str | None = None, *, fingerprint: str | None = None,
                   token_id: str | None = None, issuer: str | None = None, scopes: list[str] | None = None,
                   parent_token: str | None = None, parent_fingerprint: str | None = None) -> str:
-        """Attach a credential; a raw token is fingerprinted here and never leaves the process."""
+        """Attach a credential; a raw token is fingerprinted here and never leaves the process.
+
+        Raises TokenRevokedError when the guard knows the token, or the token it was minted
+        from, is revoked; the action is then recorded as ``denied`` with that error.
+        """
         fp = fingerprint or self.trail.fingerprint(raw_token or "")
         parent_fp = parent_fingerprint or (self.trail.fingerprint(parent_token) if parent_token else None)
         self.credential = {"token_id": token_id, "fingerprint": fp, "issuer": issuer,
                            "scopes": list(scopes or []), "parent_fingerprint": parent_fp}
+        if self.trail.guard is not None:
+            try:
+                self.trail.guard.check_token(fp, parent=parent_fp)
+            except TokenRevokedError as exc:
+                self._refusal = exc
+                self.set_outcome("denied", code=type(exc).__name__, message=str(exc))
+                raise
         return fp
 
     def set_outcome(self, outcome: str, *, code: str | None = None, message: str | None = None) -> None:
@@ -267,11 +314,15 @@ class ActionScope:
             self.error = {"code": code, "message": redact_secrets(message or "")}
 
     def fail(self, exc: BaseException) -> None:
+        if exc is self._refusal:
+            return  # already recorded as denied, which is what happened
         self.outcome = "failure"
         self.error = {"code": type(exc).__name__, "message": redact_secrets(str(exc))[:2000]}
 
     def start(self) -> None:
+        """Raises AgentSuspendedError (the guard) or AuditUnavailableError (fail_closed): do not run."""
         self._t0 = time.perf_counter_ns()
+        self.trail._check_actors()
         if self.mode == "fail_closed":
             started = self._record(phase="started", outcome="pending", duration_us=None)
             self.trail._submit(started, "fail_closed")

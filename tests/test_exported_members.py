@@ -5,12 +5,12 @@ import agenttrail
 
 def test_public_api_is_exactly_this() -> None:
     assert set(agenttrail.__all__) == {
-        "ActionScope", "AgentAction", "AgentTrailError", "AuditUnavailableError", "BrokerError",
-        "BrokerUnavailableError", "ConfigError", "DecodeError", "EmbeddedBrokerError", "EventError",
+        "ActionScope", "AgentAction", "AgentSuspendedError", "AgentTrailError", "AuditUnavailableError",
+        "BrokerError", "BrokerUnavailableError", "ConfigError", "DecodeError", "EmbeddedBrokerError", "EventError",
         "EventTooLargeError", "InvalidEventError", "QueryError", "QueryParameterError", "ReadOnlyQueryError",
-        "Refusal", "SecretInPayloadError", "ServerError", "Settings", "SpoolError", "SpoolFullError",
-        "StoreError", "StoreLockedError", "Trail", "UnknownQueryError", "UnknownSchemaError", "__version__",
-        "connect", "load_settings",
+        "Refusal", "RevokedError", "SecretInPayloadError", "ServerError", "Settings", "SpoolError",
+        "SpoolFullError", "StoreError", "StoreLockedError", "TokenRevokedError", "Trail", "UnknownQueryError",
+        "UnknownSchemaError", "__version__", "connect", "load_settings",
     }
 
 

@@ -1,0 +1,183 @@
+"""The SDK's revocation guard: refuses revoked tokens and suspended agents before they act.
+
+A background daemon thread follows the compacted revocations topic from the
+beginning, with its own consumer assigned every partition (no consumer group:
+the embedded broker's group joins take seconds). The newest notice per key is
+the state: ``revoked`` or ``suspended`` until a ``reinstated`` notice (or a
+tombstone) lifts it. Checks are dictionary lookups on the caller's thread, so
+they cost the hot path nothing measurable and never wait for the broker.
+
+The guard is best effort by nature: it enforces what it has read. Right after
+``start()`` it has read nothing, and ``wait_caught_up`` compares with the end
+offsets the broker reported at start, which the embedded Tansu broker can
+report a few hundred records short (DESIGN.md); so a notice published just
+before start may arrive after ``wait_caught_up`` returned True. Undecodable
+records are skipped with one warning each, and broker outages are retried
+until ``close()``: the thread never dies.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from agenttrail._exceptions import AgentSuspendedError, BrokerError, DecodeError, TokenRevokedError
+from agenttrail.config import Settings
+from agenttrail.kafka import KafkaConsumer, TopicPartition, make_consumer, map_kafka_errors, partitions_for
+from agenttrail.schemas.codec import revocation_codec
+
+log = logging.getLogger("agenttrail.guard")
+
+POLL_MS = 50
+RETRY_S = 1.0
+
+
+class Guard:
+    """Follows the revocations topic; ``check_token`` and ``check_agent`` raise a RevokedError."""
+
+    def __init__(self, settings: Settings, bootstrap: str) -> None:
+        self.settings = settings
+        self.bootstrap = bootstrap
+        self.topic = settings.topic("revocations")
+        self.seen = 0  # records read from the topic, undecodable ones included
+        self.skipped = 0  # records that could not be decoded
+        self._state: dict[str, dict[str, Any]] = {}  # key -> the notice in force (never a reinstatement)
+        self._positions: dict[TopicPartition, int] = {}  # next offset per partition, kept across reconnects
+        self._targets: dict[TopicPartition, int] | None = None  # end offsets seen at the first assignment
+        self._caught_up = threading.Event()
+        self._stop = threading.Event()
+        self._failing = False  # warned about an outage that has not ended yet
+        self._thread = threading.Thread(target=self._run, name="agenttrail-guard", daemon=True)
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start following the topic; returns at once (see ``wait_caught_up``)."""
+        self._thread.start()
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Stop the thread; safe to call twice, and on a guard never started."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    def wait_caught_up(self, timeout: float) -> bool:
+        """True once every partition was read up to its end offset at start; False on timeout.
+
+        Best effort: the embedded broker's end offsets can lag what it acked, so a
+        True here does not prove a notice published just before start was read.
+        """
+        return self._caught_up.wait(timeout)
+
+    # -- checks ----------------------------------------------------------------------------------
+
+    @property
+    def in_force(self) -> bool:
+        """True while any token or agent is refused: the hot path skips every check otherwise."""
+        return bool(self._state)
+
+    def revoked(self, fingerprint: str) -> dict[str, Any] | None:
+        """The notice that revokes this token fingerprint, or None when it is usable."""
+        return self._state.get(fingerprint)
+
+    def suspended(self, agent_id: str) -> dict[str, Any] | None:
+        """The notice that suspends this agent, or None when it may act."""
+        return self._state.get(f"agent:{agent_id}")
+
+    def check_token(self, fingerprint: str, *, parent: str | None = None) -> None:
+        """Raise TokenRevokedError when the token, or the token it was minted from, is revoked."""
+        if notice := self.revoked(fingerprint):
+            raise TokenRevokedError(f"Token {fingerprint} {_since(notice)}; stop using it and obtain "
+                                    "a new token from its issuer.")
+        if parent and (notice := self.revoked(parent)):
+            raise TokenRevokedError(f"Token {fingerprint} was minted from token {parent}, which {_since(notice)}; "
+                                    "stop using both and obtain a new token from its issuer.")
+
+    def check_agent(self, agent_id: str, *, delegated_by: Sequence[str] = ()) -> None:
+        """Raise AgentSuspendedError when the agent, or any agent that delegated to it, is suspended."""
+        if notice := self.suspended(agent_id):
+            raise AgentSuspendedError(f"Agent {agent_id} {_since(notice)}; its actions are refused until "
+                                      "an operator reinstates it.")
+        for delegator in delegated_by:
+            if notice := self.suspended(delegator):
+                raise AgentSuspendedError(
+                    f"Agent {agent_id} acts for agent {delegator}, which {_since(notice)}; its delegates' "
+                    "actions are refused until an operator reinstates it.")
+
+    # -- the thread ------------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._follow()
+            except BrokerError as exc:
+                if not self._failing:
+                    log.warning("revocation guard cannot follow %s (%s); retrying every %g s",
+                                self.topic, exc, RETRY_S)
+                self._failing = True
+                self._stop.wait(RETRY_S)
+            except Exception:  # unforeseen: say so loudly, but the guard must outlive it
+                log.exception("revocation guard failed on %s; restarting it in %g s", self.topic, RETRY_S)
+                self._stop.wait(RETRY_S)
+
+    def _follow(self) -> None:
+        consumer = make_consumer(self.settings, self.bootstrap, fetch_max_wait_ms=POLL_MS)
+        try:
+            with map_kafka_errors(self.bootstrap):
+                parts = partitions_for(consumer, self.topic)
+                if not parts:
+                    raise BrokerError(f"Topic {self.topic} does not exist yet; `agenttrail serve` creates it.")
+                consumer.assign(parts)
+                for tp in parts:
+                    if tp in self._positions:
+                        consumer.seek(tp, self._positions[tp])
+                    else:
+                        consumer.seek_to_beginning(tp)
+                if self._targets is None:
+                    self._targets = consumer.end_offsets(parts)
+            if self._failing:
+                log.info("revocation guard follows %s again", self.topic)
+                self._failing = False
+            while not self._stop.is_set():
+                self._poll(consumer)
+        finally:
+            consumer.close()
+
+    def _poll(self, consumer: KafkaConsumer) -> None:
+        with map_kafka_errors(self.bootstrap):
+            polled = consumer.poll(timeout_ms=POLL_MS)
+        for tp, records in polled.items():
+            for record in records:
+                self._positions[tp] = record.offset + 1  # first, so a poison record is never re-read
+                self.seen += 1
+                self._apply(tp, record.offset, record.key, record.value)
+        targets = self._targets or {}
+        if not self._caught_up.is_set() and all(self._positions.get(tp, 0) >= end for tp, end in targets.items()):
+            self._caught_up.set()
+
+    def _apply(self, tp: TopicPartition, offset: int, key: bytes | None, value: bytes | None) -> None:
+        if value is None:  # a tombstone: the key has no state any more
+            self._state.pop((key or b"").decode("utf-8", "replace"), None)
+            return
+        try:
+            notice = revocation_codec().decode(value)
+        except DecodeError as exc:
+            self.skipped += 1
+            log.warning("revocation guard skipped the undecodable record %s[%d]@%d: %s",
+                        tp.topic, tp.partition, offset, exc)
+            return
+        state_key = notice["subject"] if notice["subject_kind"] == "token" else f"agent:{notice['subject']}"
+        if notice["status"] == "reinstated":
+            self._state.pop(state_key, None)
+        else:
+            self._state[state_key] = notice
+
+
+def _since(notice: dict[str, Any]) -> str:
+    """``is revoked since 2026-11-23 22:40:32 UTC (reason, rule r-1)``: the middle of a refusal sentence."""
+    why = str(notice["reason"]).rstrip(". ")
+    if notice.get("rule_id"):
+        why += f", rule {notice['rule_id']}"
+    return f"is {notice['status']} since {notice['issued_at']:%Y-%m-%d %H:%M:%S} UTC ({why})"
