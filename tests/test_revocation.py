@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
+from agenttrail import TokenRevokedError
 from agenttrail.config import Settings, load_settings
 from agenttrail.kafka import make_consumer, partitions_for
 from agenttrail.producers.trail import Trail, connect
@@ -118,6 +119,21 @@ def test_a_leaked_token_revoked_over_http_takes_its_tree_and_reaches_status_topi
 
     stored = httpx.get(f"{server.url}/v1/sql", params={"q": "SELECT payload FROM control_events"}).json()
     assert ROOT_TOKEN not in json.dumps(stored), "the raw token is never stored"
+
+    scraper = connect(tenant="acme", agent_id="scraper", agent_version="1.0.0", region="ap-south-1",
+                      principal="human:alice", settings=settings)
+    assert scraper.guard is not None
+    wait_for(lambda: scraper.guard.revoked(grandchild) if scraper.guard else None, "the guard to see the notice")
+    ran = False
+    with pytest.raises(TokenRevokedError, match="revoked"), scraper.action("api.call", "scrape") as act:
+        act.use_token(GRANDCHILD_TOKEN, issuer=ISSUER)
+        ran = True
+    scraper.close()
+    assert not ran, "the guard refuses before the agent uses the token"
+    used = wait_for(lambda: httpx.get(f"{server.url}/v1/queries/used-after-revocation").json(),
+                    "the refused attempt to be stored")
+    assert [(u["agent_id"], u["outcome"], u["error_code"], u["token_fingerprint"]) for u in used] == [
+        ("scraper", "denied", "TokenRevokedError", grandchild)]
 
 
 def test_a_suspension_survives_a_restart_on_a_fresh_broker_and_is_lifted_by_reinstatement(
