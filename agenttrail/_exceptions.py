@@ -18,6 +18,7 @@ no foreign exception type leaks through the public API.
     ├── DecodeError                  bytes on the topic are not an event we can read
     │   └── UnknownSchemaError       single-object fingerprint we have no schema for
     ├── AuditUnavailableError        fail_closed: the action cannot be recorded, so it must not run
+    ├── PolicyError                  a policy rule file is malformed or a condition is not allowed (names the line)
     ├── RevokedError                 the guard refuses: enforcement state says no
     │   ├── TokenRevokedError        the token (or an ancestor it was minted from) is revoked
     │   └── AgentSuspendedError      the agent is suspended
@@ -88,6 +89,10 @@ class UnknownSchemaError(DecodeError):
 
 
 class AuditUnavailableError(AgentTrailError):
+    pass
+
+
+class PolicyError(AgentTrailError):
     pass
 
 

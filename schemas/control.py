@@ -159,9 +159,30 @@ class AgentReinstated(ControlPayload):
     agent_id: str = Field(min_length=1, max_length=200)
 
 
+class PolicySetLoaded(ControlPayload):
+    """A policy rule file, loaded under ``name`` (replacing the set of that name): its exact text and hash.
+
+    The materializer validates it again when it stores it; a set that fails is recorded as
+    rejected and the set before it stays in force.
+    """
+
+    kind: ClassVar[str] = "policy.load"
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,99}$")
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    text: str = Field(min_length=1, max_length=100_000)
+
+
+class PolicySetRemoved(ControlPayload):
+    """The rule set ``name`` no longer applies."""
+
+    kind: ClassVar[str] = "policy.remove"
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,99}$")
+
+
 CATALOGUE: dict[str, type[ControlPayload]] = {
     cls.kind: cls for cls in (TenantRegionsSet, TenantRegionsCleared, BudgetSet, BudgetRemoved, AnomalyAcknowledged,
-                              TokenRevoked, TokenReinstated, AgentSuspended, AgentReinstated)
+                              TokenRevoked, TokenReinstated, AgentSuspended, AgentReinstated, PolicySetLoaded,
+                              PolicySetRemoved)
 }
 
 

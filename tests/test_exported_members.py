@@ -7,7 +7,8 @@ def test_public_api_is_exactly_this() -> None:
     assert set(agenttrail.__all__) == {
         "ActionScope", "AgentAction", "AgentSuspendedError", "AgentTrailError", "AuditUnavailableError",
         "BrokerError", "BrokerUnavailableError", "ConfigError", "DecodeError", "EmbeddedBrokerError", "EventError",
-        "EventTooLargeError", "InvalidEventError", "QueryError", "QueryParameterError", "ReadOnlyQueryError",
+        "EventTooLargeError", "InvalidEventError", "PolicyError", "QueryError", "QueryParameterError",
+        "ReadOnlyQueryError",
         "Refusal", "RevokedError", "SecretInPayloadError", "ServerError", "Settings", "SpoolError",
         "SpoolFullError", "StoreError", "StoreLockedError", "TokenRevokedError", "Trail", "UnknownQueryError",
         "UnknownSchemaError", "__version__", "connect", "load_settings",

@@ -50,6 +50,8 @@ SHIPPED = {
     "used_after_revocation",
     "revocations",
     "token_status",
+    "policy_decisions",
+    "policy_sets",
 }
 REQUIRED_VALUES = {"event_id": "e1", "version": "1.0.0", "principal": "human:alice", "tenant": "acme",
                    "scope": "agent:billing-bot", "fingerprint": "hmac-sha256:k1:" + "0" * 64}

@@ -23,6 +23,7 @@ from agenttrail.cli import (
     enforcement,
     governance,
     integrity,
+    policy,
     reading,
     rebuilding,
     running,
@@ -70,7 +71,8 @@ for _command in (
     chains.chain, chains.principal, rebuilding.rebuild_command,
     governance.regions, governance.control, budgets.budget, budgets.alerts, budgets.webhooks,
     anomalies.anomalies,
-    enforcement.revoke, enforcement.suspend, enforcement.reinstate, enforcement.token, enforcement.revocations,
+    policy.policy, enforcement.revoke, enforcement.suspend, enforcement.reinstate, enforcement.token,
+    enforcement.revocations,
     integrity.verify, integrity.prove, integrity.verify_proof, integrity.archive_command,
     integrity.restore_command, integrity.keys,
 ):

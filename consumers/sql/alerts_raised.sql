@@ -1,5 +1,6 @@
 -- Alerts raised at store_seq $first_seq..$last_seq, for the outbox (raised_at as naive UTC: no pytz needed):
--- budget alerts, anomaly flags as alerts of kind anomaly.<detector>, and revocations, suspensions and
+-- budget alerts, anomaly flags as alerts of kind anomaly.<detector>, policy rules whose action is alert
+-- (policy.alert), and revocations, suspensions and
 -- their reinstatements (token.revoked, agent.suspended, token.reinstated, agent.reinstated), which carry
 -- the token's issuer so a webhook can reach the issuer that must stop honouring it.
 SELECT alert_id, raised_at AT TIME ZONE 'UTC' AS raised_at, tenant, kind, severity, summary, scope, action,
@@ -14,6 +15,13 @@ SELECT flag_id, raised_at AT TIME ZONE 'UTC', tenant, 'anomaly.' || kind, severi
        NULL, raised_seq
 FROM anomaly_flags
 WHERE raised_seq BETWEEN $first_seq AND $last_seq
+UNION ALL
+SELECT decision_id, decided_at AT TIME ZONE 'UTC', tenant, 'policy.alert', severity,
+       'Rule ' || rule_id || ' v' || rule_version || ' fired on ' || subject_kind || ' ' || subject || ': ' || reason,
+       subject_kind || ':' || subject, 'alert', [event_id], NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+       CASE subject_kind WHEN 'agent' THEN subject END, NULL, rule_id || '@v' || rule_version, NULL, store_seq
+FROM policy_decisions
+WHERE store_seq BETWEEN $first_seq AND $last_seq AND action = 'alert' AND mode = 'enforce'
 UNION ALL
 SELECT n.notice_id, n.issued_at AT TIME ZONE 'UTC', n.tenant,
        n.subject_kind || '.' || CASE n.status WHEN 'reinstated' THEN 'reinstated' ELSE n.status END,

@@ -1,6 +1,6 @@
 -- What the batch asks of enforcement, in store order: revocations, suspensions and reinstatements from
--- control events (batch_control), and budgets past 100% whose on_exceed is suspend or revoke (their alerts,
--- raised at this batch's events: batch_events). A token-scoped budget revokes the token and its tree; an
+-- control events (batch_control); enforce-mode policy decisions made at this batch's events; and budgets past
+-- 100% whose on_exceed is suspend or revoke (their alerts, raised at this batch's events: batch_events). A token-scoped budget revokes the token and its tree; an
 -- agent-scoped one suspends the agent. Tenant and principal budgets only alert: they name no one to stop.
 SELECT store_seq AS seq, received_at AS at, tenant, event_id AS cause_event_id,
        CASE WHEN kind IN ('token.reinstate', 'agent.reinstate') THEN 'lift'
@@ -21,4 +21,11 @@ FROM alerts AS a
 JOIN batch_events AS e USING (store_seq)
 WHERE a.kind = 'budget.threshold' AND a.threshold_pct >= 100 AND a.action IN ('suspend', 'revoke')
   AND (a.scope LIKE 'token:%' OR a.scope LIKE 'agent:%')
+UNION ALL
+SELECT d.store_seq, d.decided_at, d.tenant, d.event_id,
+       CASE d.action WHEN 'suspend_agent' THEN 'suspended' ELSE 'revoked' END, d.subject_kind, d.subject,
+       d.action = 'revoke_token_tree', d.reason, d.rule_id || '@v' || d.rule_version, 'policy:' || d.set_name
+FROM policy_decisions AS d
+JOIN batch_events AS e USING (store_seq)
+WHERE d.mode = 'enforce' AND d.action IN ('revoke_token', 'revoke_token_tree', 'suspend_agent')
 ORDER BY seq, cause_event_id;

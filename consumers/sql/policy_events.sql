@@ -1,0 +1,29 @@
+-- What a policy rule's `when` sees: one row per event of the batch (batch_events), with the state as of that
+-- event in store order, so live evaluation, a rebuild and a backtest agree. Columns:
+--   the event: store_seq, event_id, occurred_at, tenant, agent_id, agent_version, agent_region, principal_kind,
+--     principal_id, root_agent_id (who started the delegation), delegation_depth (0 = acting directly),
+--     action_type, action_name, phase, outcome, error_code, resource_kind, resource_id, resource_region,
+--     data_region, token_fingerprint, parent_token_fingerprint, token_issuer, source_address, cost_amount,
+--     cost_currency
+--   flags: the kinds of anomaly flags raised on its agent or its token, at or before it, first seen in the
+--     hour before it (e.g. ['token_origin', 'failure_burst'])
+--   token_revoked, agent_suspended: whether it was already stopped when it happened
+CREATE OR REPLACE TEMP TABLE policy_events AS
+SELECT
+    e.store_seq, e.event_id, e.received_at, e.occurred_at, e.tenant, e.agent_id, e.agent_version, e.agent_region,
+    e.principal_kind, e.principal_id, coalesce(e.actor_chain[-1].id, e.agent_id) AS root_agent_id,
+    greatest(len(e.actor_chain) - 1, 0) AS delegation_depth, e.action_type, e.action_name, e.phase, e.outcome,
+    e.error_code, e.resource_kind, e.resource_id, e.resource_region, e.data_region, e.token_fingerprint,
+    e.parent_token_fingerprint, e.token_issuer, e.source_address, e.cost_amount, e.cost_currency,
+    coalesce((SELECT list(DISTINCT f.kind ORDER BY f.kind) FROM anomaly_flags AS f
+              WHERE f.tenant = e.tenant AND f.raised_seq <= e.store_seq
+                AND f.first_seen >= e.occurred_at - INTERVAL 1 HOUR
+                AND (f.scope = 'agent:' || e.agent_id OR f.scope = 'token:' || e.token_fingerprint)),
+             []::VARCHAR[]) AS flags,
+    EXISTS (SELECT 1 FROM enforcement AS x
+            WHERE x.subject_kind = 'token' AND x.subject = e.token_fingerprint AND x.valid_from_seq < e.store_seq
+              AND (x.valid_to_seq IS NULL OR x.valid_to_seq > e.store_seq)) AS token_revoked,
+    EXISTS (SELECT 1 FROM enforcement AS x
+            WHERE x.subject_kind = 'agent' AND x.subject = e.agent_id AND x.valid_from_seq < e.store_seq
+              AND (x.valid_to_seq IS NULL OR x.valid_to_seq > e.store_seq)) AS agent_suspended
+FROM batch_events AS e;
