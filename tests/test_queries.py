@@ -133,7 +133,13 @@ def add_region_rule(con: duckdb.DuckDBPyConnection, tenant: str, regions: list[s
 
 
 def add_suspension(con: duckdb.DuckDBPyConnection, agent_id: str) -> None:
-    """A suspension in force from before every event, as the enforcement projection would have written it."""
+    """A policy set, its decision and the suspension it made, in force from before every event (as the policy
+    and enforcement projections would have written them)."""
+    con.execute("INSERT INTO policy_sets VALUES ('*', 'security', ?, 'rules: []', 1, 'active', NULL, 0, ?, NULL, "
+                "NULL, 'human:sec', 'baseline', 'c0')", ["0" * 64, T0])
+    con.execute("INSERT INTO policy_decisions VALUES ('looping@1:' || ?, 1, ?, 'acme', 'security', 'looping', 1, ?, "
+                "'suspend_agent', 'enforce', 'critical', 'agent', ?, 'e1', 'looping')",
+                [agent_id, T0, "0" * 64, agent_id])
     con.execute("INSERT INTO enforcement (subject_kind, subject, tenant, status, valid_from_seq, valid_from, reason, "
                 "cause_event_id, decided_by) VALUES ('agent', ?, 'acme', 'suspended', 0, ?, 'looping', 'c1', "
                 "'human:sec')", [agent_id, T0])
