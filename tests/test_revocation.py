@@ -175,3 +175,55 @@ def test_cli_revokes_by_fingerprint_shows_the_token_and_lists_revocations(serve_
     assert token_status(server, root)["active"], "without --tree the parent stays active"
     listed = json.loads(cli("revocations", "--in-force", "--json").stdout)
     assert [(r["subject"], r["reason"]) for r in listed] == [(child, "researcher host compromised")]
+
+
+LEAK_RULE = """\
+rules:
+  - id: token-from-new-region
+    version: 1
+    description: A token used from a region it never came from is treated as leaked.
+    when: list_contains(flags, 'token_origin')
+    action: revoke_token_tree
+    severity: critical
+    mode: enforce
+"""
+
+
+def test_a_rule_revokes_a_token_used_from_a_new_region_with_its_tree_and_the_guard_refuses_the_lineage(
+    serve_factory: ServeFactory, receiver: Receiver, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    hook = {"name": "idp", "url": receiver.url, "secret": SECRET, "kinds": ["token.*"], "issuers": [ISSUER]}
+    server = serve_factory(AGENTTRAIL_WEBHOOKS=json.dumps([hook]))
+    settings = client_settings(server)
+    rules = tmp_path_factory.mktemp("rules") / "security.yaml"
+    rules.write_text(LEAK_RULE)
+    loaded = agenttrail("policy", "load", str(rules), "--name", "security", "--reason", "leak response",
+                        cwd=server.workdir, env=server.env)
+    assert loaded.returncode == 0, loaded.stderr
+    wait_for(lambda: httpx.get(f"{server.url}/v1/queries/policy_sets").json(), "the rule set to be stored")
+    root, child, grandchild = delegated_lineage(settings)
+    wait_for(lambda: token_status(server, grandchild)["known"], "the lineage to be stored")
+
+    elsewhere = connect(tenant="acme", agent_id="planner", agent_version="1.0.0", region="ap-south-1",
+                        principal="human:alice", settings=settings)  # the leaked root token, used from abroad
+    with elsewhere.action("api.call", "list_buckets") as act:
+        act.use_token(ROOT_TOKEN, issuer=ISSUER)
+    elsewhere.close()
+
+    wait_for(lambda: not token_status(server, grandchild)["active"], "the rule's cascade")
+    statuses = [token_status(server, fp) for fp in (root, child, grandchild)]
+    assert {(s["rule_id"], s["decided_by"], s["root"]) for s in statuses} == {
+        ("token-from-new-region@v1", "policy:security", root)}
+    [decision] = httpx.get(f"{server.url}/v1/queries/policy_decisions").json()
+    assert (decision["rule_id"], decision["subject"], decision["action"]) == (
+        "token-from-new-region", root, "revoke_token_tree")
+
+    scraper = connect(tenant="acme", agent_id="scraper", agent_version="1.0.0", region="eu-west-1",
+                      principal="human:alice", settings=settings)
+    assert scraper.guard is not None
+    wait_for(lambda: scraper.guard.revoked(grandchild) if scraper.guard else None, "the guard to see the notice")
+    with pytest.raises(TokenRevokedError), scraper.action("api.call", "scrape") as act:
+        act.use_token(GRANDCHILD_TOKEN, issuer=ISSUER)
+    scraper.close()
+    wait_for(lambda: len(receiver.received) >= 3, "the issuer's webhooks")
+    assert {json.loads(body)["details"]["rule_id"] for _, body in receiver.received} == {"token-from-new-region@v1"}
