@@ -22,7 +22,7 @@ from contextlib import ExitStack, contextmanager
 from datetime import datetime
 from typing import Any
 
-from agenttrail._exceptions import AuditUnavailableError
+from agenttrail._exceptions import AuditUnavailableError, RevokedError
 from agenttrail.producers.catalogue import (
     DOMAIN_PRICE,
     MODELS,
@@ -129,7 +129,7 @@ class Fleet:
             raise ValueError("anomalies need simulated time: create the Fleet with pace=...")
         timeline = self._timeline(events, anomalies, shape or AnomalyShape())
         ledger = self.ledger = Ledger(self.clock, track_emits=self.track_emits)
-        throttle, t0, tasks, sample = Throttle(wall_rate), time.perf_counter(), 0, None
+        throttle, t0, tasks, refused, sample = Throttle(wall_rate), time.perf_counter(), 0, 0, None
         while ledger.normal < events or (timeline and timeline.pending):
             if timeline and timeline.anomaly_first(tasks_done=ledger.normal >= events):
                 timeline.step_anomaly()
@@ -137,9 +137,12 @@ class Fleet:
                 before = ledger.events
                 if timeline:
                     timeline.start_task()
-                root = self._task(self.rng.choice(self.agents))
+                try:
+                    root: str | None = self._task(self.rng.choice(self.agents))
+                except RevokedError:  # a budget or rule stopped the agent: the guard refused, the trail says so
+                    root, refused = None, refused + 1
                 tasks += 1
-                if sample is None and ledger.deepest >= 6:
+                if sample is None and root is not None and ledger.deepest >= 6:
                     sample = root
                 if timeline:
                     timeline.end_task(ledger.events - before)
@@ -154,7 +157,7 @@ class Fleet:
             regions=sorted({str(t.agent["region"]) for a in self.agents for t in a.versions}),
             tasks=tasks, sample_root_event_id=sample, seconds=time.perf_counter() - t0,
             anomalies=timeline.injector.anomalies if timeline and timeline.injector else [],
-            emitted_wall=ledger.emitted_wall)
+            emitted_wall=ledger.emitted_wall, refused=refused)
 
     def _timeline(self, events: int, anomalies: int, shape: AnomalyShape) -> Timeline | None:
         """The virtual clock (started by the first run) and this run's anomalies; None without pace."""

@@ -43,6 +43,7 @@ class FleetReport:
     seconds: float
     anomalies: list[InjectedAnomaly] = field(default_factory=list)  # the ground truth, by start
     emitted_wall: dict[str, float] = field(default_factory=dict)  # event id -> time.time() it left the SDK
+    refused: int = 0  # tasks the SDK guard refused: their agent was suspended, or a token revoked
 
     @property
     def events_per_second(self) -> float:
