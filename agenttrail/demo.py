@@ -24,6 +24,7 @@ from agenttrail.chaintree import chain_tree
 from agenttrail.config import Settings, load_settings
 from agenttrail.consumers.store import open_store
 from agenttrail.kafka import ensure_topics
+from agenttrail.leak import LeakReport, run_leak
 from agenttrail.output import inert, render
 from agenttrail.producers.control import publish_control
 from agenttrail.producers.fleet import Fleet
@@ -87,10 +88,12 @@ def run_demo(db: Path, events: int, *, seed: int, console: Console) -> DemoRepor
         report = DemoReport(produced, pipeline.stats.stored - changes, pipeline.stats.duplicates,
                             pipeline.stats.quarantined, time.perf_counter() - started)
         rogue = run_rogue(fleet, trail, settings, broker.bootstrap, pipeline, con.cursor())
+        leak = run_leak(trail, settings, broker.bootstrap, pipeline, con.cursor())
         trail.close()
         pipeline.stop()  # seals the last checkpoint before the report reads it
         _print_report(console, con, report, first_seq, fleet_report.sample_root_event_id)
         _print_rogue(console, rogue)
+        _print_leak(console, leak)
         return report
 
 
@@ -141,3 +144,16 @@ def _print_rogue(console: Console, rogue: RogueReport) -> None:
     budget = (f"its budget alert fired after {rogue.budget_alert_after_s:.2f} s"
               if rogue.budget_alert_after_s is not None else "no budget alert in time")
     console.print(f"  It was {flagged}; {budget}.")
+    if rogue.suspended_after_s is not None:
+        console.print(f"  Its budget suspended it: the SDK guard refused call {rogue.calls}, "
+                      f"{rogue.suspended_after_s:.2f} s after the first.")
+
+
+def _print_leak(console: Console, leak: LeakReport) -> None:
+    console.print(f"[bold]A leaked token[/bold] (agenttrail revocations): a root token, delegated twice, was used "
+                  f"from a region it never came from. Rule {leak.rule_id} revoked its tree of {leak.revoked} tokens.")
+    stored = f"{leak.stored_after_s * 1000:.0f} ms" if leak.stored_after_s is not None else "not in time"
+    guard = f"{leak.guard_after_s * 1000:.0f} ms" if leak.guard_after_s is not None else "not in time"
+    refused = "refused" if leak.refused else "NOT refused"
+    console.print(f"  After the offending event left the SDK: revocations stored in {stored}, the SDK guard knew in "
+                  f"{guard}; the grandchild token's next use was {refused}.")

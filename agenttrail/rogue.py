@@ -2,9 +2,10 @@
 
 After the fleet has given every agent a history, one support agent (a role that
 never buys anything) is given its own daily budget, then resends the same paid
-model call ``CALLS`` times. The demo watches the store, as an analyst would, and
-reports how long after the loop's first call its anomaly flags and its budget
-alert were committed.
+model call up to ``CALLS`` times. The demo watches the store, as an analyst would,
+and reports how long after the loop's first call its anomaly flags and its budget
+alert were committed, and when the budget's ``on_exceed: suspend`` reached the
+SDK guard, which refuses the loop's next call.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from decimal import Decimal
 import duckdb
 
 from agenttrail import sql
+from agenttrail._exceptions import AgentSuspendedError
 from agenttrail.config import Settings
 from agenttrail.consumers import store
 from agenttrail.producers.control import publish_control
@@ -40,6 +42,7 @@ class RogueReport:
     flag_kinds: list[str] = field(default_factory=list)
     flagged_after_s: float | None = None
     budget_alert_after_s: float | None = None
+    suspended_after_s: float | None = None  # the guard refused its next call: its budget suspended it
 
 
 def run_rogue(fleet: Fleet, trail: Trail, settings: Settings, bootstrap: str, pipeline: Pipeline,
@@ -59,10 +62,16 @@ def run_rogue(fleet: Fleet, trail: Trail, settings: Settings, bootstrap: str, pi
     pipeline.wait_until_stored(stored + 1, WATCH_S)
     [(after,)] = reader.execute(store.sql("last_store_seq")).fetchall()
     started = time.time()
-    for _ in range(CALLS):
-        with rogue.action("llm.call", "retry_forever", resource=("model", str(identity.agent["model"]))) as act:
-            act.set_cost(PRICE, "USD", input_tokens=4000, output_tokens=1200)
-    report = RogueReport(agent.tenant, agent.id, CALLS, PRICE * CALLS, time.time() - started)
+    calls, suspended_after_s = 0, None
+    while calls < CALLS and suspended_after_s is None:
+        calls += 1
+        try:
+            with rogue.action("llm.call", "retry_forever", resource=("model", str(identity.agent["model"]))) as act:
+                act.set_cost(PRICE, "USD", input_tokens=4000, output_tokens=1200)
+        except AgentSuspendedError:  # the budget's on_exceed: suspend reached the guard
+            suspended_after_s = time.time() - started
+    report = RogueReport(agent.tenant, agent.id, calls, PRICE * (calls - (suspended_after_s is not None)),
+                         time.time() - started, suspended_after_s=suspended_after_s)
     query = sql.text("rogue_caught")
     params = {"tenant": agent.tenant, "agent": agent.id, "after": after}
     while time.time() - started < WATCH_S and (report.flagged_after_s is None or report.budget_alert_after_s is None):
