@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import duckdb
+import pytest
 
-from agenttrail import AgentAction, Settings, Trail
+from agenttrail import AgentAction, AgentSuspendedError, Settings, Trail
 from agenttrail.consumers.projections import default_projections
 from agenttrail.consumers.rebuild import check_rebuild
 from agenttrail.consumers.store import open_store
@@ -68,10 +70,18 @@ def test_each_threshold_fires_once_on_the_charge_that_crossed_it(
     assert top is not None and top[0] == [{"agent_id": "agent-1", "spent": Decimal("1.2")}]
     assert top[1] == "Budget agent:agent-1 reached 100% of its 1.00 USD limit in total: 1.20 spent."
 
-    charge(trail, "5.00")
+    # on_exceed=suspend is enforced: the suspension reaches the SDK guard, which refuses the next charge
+    # (and records the attempt as denied); no threshold fires again.
+    deadline = time.monotonic() + 30
+    while trail.guard is not None and trail.guard.suspended("agent-1") is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    with pytest.raises(AgentSuspendedError, match="Budget agent:agent-1 reached 100%"):
+        charge(trail, "5.00")
     assert trail.flush(10)
     assert materialize(settings, store, until=6) == 6
     assert len(alerts(store)) == 3, "no alert storm: a crossed threshold does not fire again"
+    assert store.execute("SELECT subject, decided_by FROM enforcement_in_force").fetchall() == [
+        ("agent-1", "budget:agent:agent-1")]
 
 
 def test_alerts_do_not_depend_on_batch_boundaries(settings_factory: SettingsFactory, trail_factory: TrailFactory,

@@ -136,17 +136,19 @@ def test_a_leaked_token_revoked_over_http_takes_its_tree_and_reaches_status_topi
         ("scraper", "denied", "TokenRevokedError", grandchild)]
 
 
-def test_a_suspension_survives_a_restart_on_a_fresh_broker_and_is_lifted_by_reinstatement(
-    serve_factory: ServeFactory
+def test_a_suspension_survives_a_restart_on_a_fresh_broker_is_announced_once_and_is_lifted_by_reinstatement(
+    serve_factory: ServeFactory, receiver: Receiver
 ) -> None:
-    server = serve_factory()
+    hooks = json.dumps([{"name": "oncall", "url": receiver.url, "secret": SECRET, "kinds": ["agent.*"]}])
+    server = serve_factory(AGENTTRAIL_WEBHOOKS=hooks)
     suspend = {"agent_id": "support-acme", "tenant": "acme", "reason": "resending a paid call in a loop"}
     assert httpx.post(f"{server.url}/v1/revoke", json=suspend, headers=server.admin).status_code == 200
     status_url = f"{server.url}/v1/agents/support-acme/status"
     wait_for(lambda: not httpx.get(status_url).json()["active"], "the suspension")
+    wait_for(lambda: receiver.received, "the suspension's webhook")
     server.stop()
 
-    again = serve_factory()  # a new embedded broker: it knows nothing of the suspension
+    again = serve_factory(AGENTTRAIL_WEBHOOKS=hooks)  # a new embedded broker: it knows nothing of the suspension
     [(key, notice)] = notices(client_settings(again), 1)
     assert (key, notice["status"], notice["reason"]) == ("agent:support-acme", "suspended", suspend["reason"])
     lifted = httpx.post(f"{again.url}/v1/reinstate", json={**suspend, "reason": "fixed in 2.4.1"},
@@ -155,6 +157,9 @@ def test_a_suspension_survives_a_restart_on_a_fresh_broker_and_is_lifted_by_rein
     wait_for(lambda: httpx.get(f"{again.url}/v1/agents/support-acme/status").json()["active"], "the reinstatement")
     latest = dict(notices(client_settings(again), 2))
     assert latest["agent:support-acme"]["status"] == "reinstated"
+    wait_for(lambda: len(receiver.received) >= 2, "the reinstatement's webhook")
+    kinds = [json.loads(body)["kind"] for _, body in receiver.received]
+    assert kinds == ["agent.suspended", "agent.reinstated"], "the restart announced nothing twice"
 
 
 def test_cli_revokes_by_fingerprint_shows_the_token_and_lists_revocations(serve_factory: ServeFactory) -> None:

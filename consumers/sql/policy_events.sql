@@ -7,6 +7,8 @@
 --     cost_currency
 --   flags: the kinds of anomaly flags raised on its agent or its token, at or before it, first seen in the
 --     hour before it (e.g. ['token_origin', 'failure_burst'])
+--   budget_pct: the highest budget threshold (percent) its agent's budgets had crossed, as of this event, in
+--     alerts raised during the day before it (NULL when none)
 --   token_revoked, agent_suspended: whether it was already stopped when it happened
 CREATE OR REPLACE TEMP TABLE policy_events AS
 SELECT
@@ -20,6 +22,9 @@ SELECT
                 AND f.first_seen >= e.occurred_at - INTERVAL 1 HOUR
                 AND (f.scope = 'agent:' || e.agent_id OR f.scope = 'token:' || e.token_fingerprint)),
              []::VARCHAR[]) AS flags,
+    (SELECT max(a.threshold_pct) FROM alerts AS a
+     WHERE a.tenant = e.tenant AND a.kind = 'budget.threshold' AND a.scope = 'agent:' || e.agent_id
+       AND a.store_seq <= e.store_seq AND a.raised_at >= e.received_at - INTERVAL 1 DAY) AS budget_pct,
     EXISTS (SELECT 1 FROM enforcement AS x
             WHERE x.subject_kind = 'token' AND x.subject = e.token_fingerprint AND x.valid_from_seq < e.store_seq
               AND (x.valid_to_seq IS NULL OR x.valid_to_seq > e.store_seq)) AS token_revoked,
