@@ -34,6 +34,7 @@ from agenttrail.bench.integrity import measure_verify
 from agenttrail.bench.materializer import measure_materializer
 from agenttrail.bench.naive import measure_naive
 from agenttrail.bench.query import measure_query
+from agenttrail.bench.revocation import measure_revocation
 from agenttrail.bench.report import QUERY_RUNS, BenchError, BenchReport, CeilingResult
 from agenttrail.bench.sdk import measure_sdk
 from agenttrail.bench.table import measures
@@ -93,13 +94,15 @@ DETECTION_WALL_RATE = 2000.0  # events per wall second the labelled fleet is thr
 
 
 def run_bench(*, events: int, query_events: int, console: Console, progress: bool = True,
-              detection_events: int = 0) -> BenchReport:
+              detection_events: int = 0, revocation_trials: int = 0) -> BenchReport:
     """Run every stage once on a private embedded broker and return the measurements.
 
-    ``detection_events`` per seed for stage (i), the anomaly detectors on labelled fleets; 0 skips it.
+    ``detection_events`` per seed for stage (i), the anomaly detectors on labelled fleets, and
+    ``revocation_trials`` leaked tokens for stage (j), revocation latency; 0 skips either.
     """
-    if events < 1 or query_events < 1 or detection_events < 0:
-        raise BenchError("events and query_events must be at least 1, detection_events at least 0.")
+    if events < 1 or query_events < 1 or detection_events < 0 or revocation_trials < 0:
+        raise BenchError("events and query_events must be at least 1, detection_events and revocation_trials "
+                         "at least 0.")
     machine = machine_info()
     run_id, key = secrets.token_hex(4), secrets.token_urlsafe(32)
     codec = default_codec()
@@ -120,6 +123,7 @@ def run_bench(*, events: int, query_events: int, console: Console, progress: boo
             "verify": bar.add_task("(g) verify", total=1),
             "chains": bar.add_task("(h) chain query", total=1),
             "detection": bar.add_task("(i) anomaly detection", total=4 * detection_events),
+            "revocation": bar.add_task("(j) revocation latency", total=revocation_trials),
         }
         load = _settings(bootstrap, work, run_id, "load", key)
         with _quiet_gc():
@@ -155,10 +159,14 @@ def run_bench(*, events: int, query_events: int, console: Console, progress: boo
             lambda stage: _settings(bootstrap, work, run_id, stage, key), bootstrap, work, events=detection_events,
             anomalies=DETECTION_ANOMALIES, wall_rate=DETECTION_WALL_RATE,
             on_progress=_advance(bar, tasks["detection"])) if detection_events else None
+        revocation = measure_revocation(
+            _settings(bootstrap, work, run_id, "revocation", key), bootstrap, work / "revocation",
+            trials=revocation_trials, on_progress=_advance(bar, tasks["revocation"])) if revocation_trials else None
 
     report = BenchReport(events=events, query_events=query_events, machine=machine, ceiling=ceiling, sdk=sdk,
                          materializer=materializer, naive=naive, query=query, projected=projected,
                          verify=asdict(verified), chain_query=chain_query, detection=detection,
+                         revocation=revocation,
                          seconds=time.perf_counter() - started)
     report.measures = measures(report)
     return report

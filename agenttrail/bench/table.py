@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from agenttrail.bench.detection_table import detection_rows
+from agenttrail.bench.revocation_table import revocation_rows
 from agenttrail.bench.report import TARGETS, BenchReport, Measure
 from agenttrail.consumers.pipeline import WORKER_PHASES
 
@@ -55,7 +56,7 @@ def measures(report: BenchReport) -> list[Measure]:
                 note=f"{q.rows_returned} rows, max {q.max_ms:.1f} ms"),
         Measure("(d) query", "load (INSERT … SELECT over range)", q.load_seconds, "s"),
     ]
-    return rows + _projection_rows(report) + detection_rows(report.detection)
+    return rows + _projection_rows(report) + detection_rows(report.detection) + revocation_rows(report.revocation)
 
 
 def _projection_rows(report: BenchReport) -> list[Measure]:
@@ -85,7 +86,7 @@ def _projection_rows(report: BenchReport) -> list[Measure]:
 
 
 def _format(value: float, unit: str) -> str:
-    if unit in ("msg/s", "ev/s"):
+    if unit in ("msg/s", "ev/s", "trials"):
         return f"{value:,.0f} {unit}"
     if unit == "x":
         return f"{value:.2f}x"

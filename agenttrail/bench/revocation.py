@@ -1,0 +1,175 @@
+"""How fast a leaked token stops working: offending event -> status endpoint, and -> SDK guard.
+
+The deployment shape, not a shortcut: ``agenttrail serve`` runs as its own process
+(materializer, policy engine, outbox, HTTP API) on the bench's embedded broker, and
+this process is the agent, with the SDK and its revocation guard. The demo's rule
+set (``token-from-new-region``: a token used from a region it never came from is
+revoked with its tree) is loaded as a control event, ``trials`` tokens are issued
+from eu-west-1, and then, one trial at a time, a token is used from ap-south-1.
+
+Each trial's clock starts just before that action block opens (so it includes the
+SDK's own emit and linger) and stops twice: when ``GET /v1/tokens/{fingerprint}``
+first answers ``active: false``, and when the guard first refuses the fingerprint.
+The watch loop alternates the two checks, so each is resolved to about one status
+request (a few ms). After both, the token is used once more and must be refused.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from agenttrail._exceptions import TokenRevokedError
+from agenttrail.bench.report import BenchError, percentile
+from agenttrail.config import ENV_PREFIX, Settings
+from agenttrail.consumers.policy import parse_rules
+from agenttrail.producers.control import publish_control
+from agenttrail.producers.trail import Trail, connect
+from agenttrail.runtime import read_live_state
+from agenttrail.schemas.control import PolicySetLoaded
+
+ISSUER = "https://idp.bench.example"
+HOME, ABROAD = "eu-west-1", "ap-south-1"
+TRIAL_TIMEOUT_S = 10.0  # a trial slower than this counts as missed, not as a 10 s measurement
+START_TIMEOUT_S = 60.0
+
+
+def measure_revocation(settings: Settings, bootstrap: str, work: Path, *, trials: int,
+                       on_progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+    """Latency percentiles over ``trials`` leaked tokens; raises BenchError if the server never comes up."""
+    work.mkdir(parents=True, exist_ok=True)
+    admin = secrets.token_urlsafe(24)
+    with _served(settings, bootstrap, work, admin) as url, httpx.Client(base_url=url, timeout=5.0) as client:
+        trail = connect(tenant="bench", agent_id="bench-holder", agent_version="1.0.0", region=HOME,
+                        principal="service:bench", settings=settings)
+        try:
+            tokens = _prepare(trail, settings, bootstrap, client, trials)
+            abroad = trail.for_agent(tenant="bench", agent_id="bench-holder", agent_version="1.0.0", region=ABROAD,
+                                     principal="service:bench")
+            results = []
+            for raw, fingerprint in tokens:
+                results.append(_trial(abroad, client, raw, fingerprint))
+                if on_progress is not None:
+                    on_progress(1)
+        finally:
+            trail.close()
+    status = [r["status_s"] for r in results if r["status_s"] is not None]
+    guard = [r["guard_s"] for r in results if r["guard_s"] is not None]
+    polls = [r["poll_ms"] for r in results if r["poll_ms"] is not None]
+    return {
+        "trials": trials,
+        "status": _percentiles(status, trials),
+        "guard": _percentiles(guard, trials),
+        "refused": sum(r["refused"] for r in results),
+        "poll_ms_p50": round(percentile(polls, 0.5), 2),
+        "trial_timeout_s": TRIAL_TIMEOUT_S,
+    }
+
+
+def _percentiles(seconds: list[float], trials: int) -> dict[str, Any]:
+    ms = [s * 1000 for s in seconds]
+    return {"measured": len(ms), "missed": trials - len(ms),
+            **{f"p{q}_ms": round(percentile(ms, q / 100), 1) for q in (50, 95, 99)},
+            "max_ms": round(max(ms), 1) if ms else 0.0}
+
+
+def _prepare(trail: Trail, settings: Settings, bootstrap: str, client: httpx.Client,
+             trials: int) -> list[tuple[str, str]]:
+    """Load the rule set, issue the tokens at home, and wait until the server knows them all."""
+    text = resources.files("agenttrail").joinpath("policies", "leaked_token.yaml").read_text("utf-8")
+    publish_control(settings, bootstrap, "*", PolicySetLoaded(name="bench-leaked-token",
+                                                              sha256=parse_rules(text).sha256, text=text),
+                    actor="service:bench", via="bench", reason="revocation latency benchmark")
+    tokens = []
+    for n in range(trials):
+        raw = f"at_bench_{n:04d}_{secrets.token_hex(12)}"
+        with trail.action("token.issue", "issue_token", resource=("principal", "bench-holder")) as act:
+            tokens.append((raw, act.use_token(raw, issuer=ISSUER)))
+    trail.flush()
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while not (_known(client, tokens[-1][1]) and _policy_in_force(client)):
+        if time.monotonic() > deadline:
+            raise BenchError("The server did not store the issued tokens and the rule set within "
+                             f"{START_TIMEOUT_S:g} s; see its log above.")
+        time.sleep(0.05)
+    if trail.guard is None:
+        raise BenchError("The revocation stage measures the SDK guard; unset AGENTTRAIL_GUARD=false.")
+    if not trail.guard.wait_caught_up(START_TIMEOUT_S):
+        raise BenchError("The SDK guard did not catch up with the revocations topic; is the broker answering?")
+    return tokens
+
+
+def _trial(abroad: Trail, client: httpx.Client, raw: str, fingerprint: str) -> dict[str, Any]:
+    guard = abroad.guard
+    assert guard is not None  # _prepare made sure
+    started = time.time()
+    with abroad.action("api.call", "list_buckets") as act:
+        act.use_token(raw, issuer=ISSUER)
+    status_s = guard_s = None
+    polls: list[float] = []
+    while time.time() - started < TRIAL_TIMEOUT_S and (status_s is None or guard_s is None):
+        if guard_s is None and guard.revoked(fingerprint) is not None:
+            guard_s = time.time() - started
+        if status_s is None:
+            asked = time.perf_counter()
+            active = client.get(f"/v1/tokens/{fingerprint}").json()["active"]
+            polls.append((time.perf_counter() - asked) * 1000)
+            if not active:
+                status_s = time.time() - started
+    refused = False
+    try:
+        with abroad.action("api.call", "list_buckets") as act:
+            act.use_token(raw, issuer=ISSUER)
+    except TokenRevokedError:
+        refused = True
+    return {"status_s": status_s, "guard_s": guard_s, "refused": refused,
+            "poll_ms": percentile(polls, 0.5) if polls else None}
+
+
+def _known(client: httpx.Client, fingerprint: str) -> bool:
+    return bool(client.get(f"/v1/tokens/{fingerprint}").json()["known"])
+
+
+def _policy_in_force(client: httpx.Client) -> bool:
+    sets = client.get("/v1/queries/policy_sets", params={"tenant": "*"}).json()
+    return any(row["name"] == "bench-leaked-token" and row["status"] == "in_force" for row in sets)
+
+
+@contextmanager
+def _served(settings: Settings, bootstrap: str, work: Path, admin: str) -> Iterator[str]:
+    """`agenttrail serve` on the bench's broker, as its own process; its URL, stopped with SIGTERM."""
+    assert settings.fingerprint_key is not None
+    env = {k: v for k, v in os.environ.items() if not k.startswith(ENV_PREFIX)} | {
+        f"{ENV_PREFIX}BOOTSTRAP": bootstrap, f"{ENV_PREFIX}TOPIC_PREFIX": settings.topic_prefix,
+        f"{ENV_PREFIX}FINGERPRINT_KEY": settings.fingerprint_key.get_secret_value(),
+        f"{ENV_PREFIX}DB": str(work / "revocation.duckdb"), f"{ENV_PREFIX}API_TOKEN": admin,
+    }
+    log = (work / "serve.log").open("w")
+    process = subprocess.Popen([sys.executable, "-m", "agenttrail.cli", "serve", "--port", "0"], cwd=work, env=env,
+                               stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while (state := read_live_state(work / "revocation.server.json")) is None:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise BenchError("`agenttrail serve` did not start for the revocation stage: "
+                                 + (work / "serve.log").read_text("utf-8")[-500:])
+            time.sleep(0.1)
+        yield str(state["url"])
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
