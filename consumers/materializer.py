@@ -160,9 +160,10 @@ class Materializer:
 
         Returns the committed batch, or None when none was committed. While records keep
         coming, one batch is in the worker between steps; a step that polls nothing commits
-        it. A result is always taken before the next batch is sent, so the two processes
-        never both write into a full socket. On any error the batches in flight are dropped
-        and the consumer closed, so the next step() re-reads them from the committed offsets.
+        it, and a small batch decoded here commits in the step that polled it. A result is
+        always taken before the next batch is sent, so the two processes never both write
+        into a full socket. On any error the batches in flight are dropped and the consumer
+        closed, so the next step() re-reads them from the committed offsets.
         """
         clock, timings = time.perf_counter, self.timings
         if self._consumer is None:
@@ -176,6 +177,8 @@ class Materializer:
                 control = [r for r in records if r.topic == self.control_topic]
                 actions = [r for r in records if r.topic != self.control_topic] if control else records
                 self._decoding.submit(actions, control)
+                if done is None and self._decoding.decoded_here:  # nothing to wait for: commit it now
+                    done = self._decoding.take()
             result = None
             if done is not None:
                 result = self._commit(*done)

@@ -5,7 +5,9 @@ oldest back (waiting for the worker if needed) before it hands over the next,
 so the worker decodes batch N+1 while batch N commits, and the two processes
 never both write into a full socket. Until the worker is ready, and for the
 first batch after a (re)start, batches are decoded here in the materializer's
-process, so a restart commits its first batch as soon as it did without a worker.
+process, so a restart commits its first batch as soon as it did without a worker;
+so are batches of at most ``DECODE_HERE_MAX`` records, which the step then commits
+at once instead of after its next poll.
 With ``use_worker=False`` (``AGENTTRAIL_DECODE_WORKER=false``; the default on a
 single CPU, where a second process is pure overhead) every batch is.
 
@@ -27,6 +29,10 @@ from agenttrail.consumers.worker import DecodeWorker
 from agenttrail.schemas.codec import Codec
 
 WORKER_PHASES = ("decode", "validate", "arrow")
+# A batch this small decodes here in well under a millisecond; the worker's round trip, and the
+# poll the step waits through before committing it, would cost tens. A trickle (one leaked
+# token's use) is what must reach the policy engine fastest.
+DECODE_HERE_MAX = 64
 
 
 @dataclass
@@ -56,6 +62,11 @@ class DecodePipeline:
     def busy(self) -> bool:
         return bool(self._in_flight)
 
+    @property
+    def decoded_here(self) -> bool:
+        """True when the oldest batch in flight is already decoded, so taking it does not wait."""
+        return bool(self._in_flight) and self._in_flight[0].decoded is not None
+
     def submit(self, records: Sequence[Any], control: Sequence[Any] = ()) -> None:
         """Hand over one polled batch (records of kafka-python's ConsumerRecord shape).
 
@@ -74,7 +85,7 @@ class DecodePipeline:
             values.append(record.value)
             batch.offsets[(record.topic, record.partition)] = record.offset + 1
         raw = RawRecords(batch.received_at, topics, partitions, offsets, values)
-        if self._worker.ready:
+        if self._worker.ready and len(records) > DECODE_HERE_MAX:
             self._worker.submit(raw)
             self._timings["submit"] += time.perf_counter() - t0
         else:

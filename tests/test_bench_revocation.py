@@ -15,7 +15,8 @@ from tests.fixtures import SettingsFactory
 
 def test_every_leaked_token_reaches_the_status_endpoint_and_the_guard(settings_factory: SettingsFactory,
                                                                       tmp_path: Path) -> None:
-    settings, progress = settings_factory(), []
+    settings = settings_factory()
+    progress: list[int] = []
     result = measure_revocation(settings, settings.bootstrap or "", tmp_path / "revocation", trials=3,
                                 on_progress=progress.append)
 

@@ -34,8 +34,8 @@ from agenttrail.bench.integrity import measure_verify
 from agenttrail.bench.materializer import measure_materializer
 from agenttrail.bench.naive import measure_naive
 from agenttrail.bench.query import measure_query
-from agenttrail.bench.revocation import measure_revocation
 from agenttrail.bench.report import QUERY_RUNS, BenchError, BenchReport, CeilingResult
+from agenttrail.bench.revocation import measure_revocation
 from agenttrail.bench.sdk import measure_sdk
 from agenttrail.bench.table import measures
 from agenttrail.broker import EmbeddedBroker

@@ -9,8 +9,8 @@ from rich.console import Console
 from rich.table import Table
 
 from agenttrail.bench.detection_table import detection_rows
-from agenttrail.bench.revocation_table import revocation_rows
 from agenttrail.bench.report import TARGETS, BenchReport, Measure
+from agenttrail.bench.revocation_table import revocation_rows
 from agenttrail.consumers.pipeline import WORKER_PHASES
 
 

@@ -42,10 +42,10 @@ class Spikes:
         if not self.detectors:
             return
         self._points(events, tx)
-        run_script(tx, "spike_open", spike_params=self._params)
         # A bar leaves out earlier buckets that passed theirs, so buckets opened in the same batch are
-        # fixed oldest first: one round live, several when a replay's batch spans minutes of a series.
-        pending = scalar(tx, "spike_bars", spike_params=self._params)
+        # fixed oldest first: one round live, several when a replay's batch spans minutes of a series,
+        # none when the batch opened no bucket.
+        pending = scalar(tx, "spike_open", spike_params=self._params)
         while pending:
             left = scalar(tx, "spike_bars", spike_params=self._params)
             if left >= pending:

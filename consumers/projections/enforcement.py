@@ -36,7 +36,8 @@ class Enforcement:
         tokens = events.num_rows > 0 and events["token_fingerprint"].null_count < events.num_rows
         if tokens:
             run_script(tx, "enforcement_lineage", batch_events=events)
-        for ask in records(tx, "enforcement_asks", batch_events=events, batch_control=batch.control):
+        for ask in records(tx, "enforcement_asks", {"first_seq": first, "last_seq": last}, batch_events=events,
+                           batch_control=batch.control):
             if tokens:
                 self._inherit(tx, first, ask["seq"] - 1)
             params: dict[str, Any] = {key: ask[key] for key in (

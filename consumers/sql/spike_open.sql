@@ -31,3 +31,6 @@ FROM spike_judged AS j
 WHERE NOT EXISTS (SELECT 1 FROM anomaly_buckets AS x
                   WHERE x.detector = j.detector AND x.series = j.series AND x.bucket = j.bucket)
 GROUP BY ALL;
+
+-- 3. how many of them still need a bar: none (the common case for a small batch) skips spike_bars.sql
+SELECT count(*) FROM spike_opened WHERE judged;
