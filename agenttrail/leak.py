@@ -19,7 +19,7 @@ import duckdb
 from agenttrail import sql
 from agenttrail._exceptions import TokenRevokedError
 from agenttrail.config import Settings
-from agenttrail.consumers.policy import parse_rules
+from agenttrail.consumers.policy import RuleSet, parse_rules
 from agenttrail.producers.control import publish_control
 from agenttrail.producers.trail import Trail
 from agenttrail.schemas.control import PolicySetLoaded
@@ -41,11 +41,9 @@ class LeakReport:
 def run_leak(trail: Trail, settings: Settings, bootstrap: str, pipeline: Pipeline,
              reader: duckdb.DuckDBPyConnection) -> LeakReport:
     """Play the leaked-token story through ``trail``'s emitter and guard, against ``pipeline``'s store."""
-    text = resources.files("agenttrail").joinpath("policies", "leaked_token.yaml").read_text("utf-8")
-    rules = parse_rules(text)
     stored = pipeline.stats.stored + pipeline.stats.duplicates
-    publish_control(settings, bootstrap, "*", PolicySetLoaded(name="leaked-token", sha256=rules.sha256, text=text),
-                    actor="service:demo", via="demo", reason="the demo's leaked-token response")
+    rules = load_leaked_token_rules(settings, bootstrap, name="leaked-token", via="demo",
+                                    reason="the demo's leaked-token response")
     planner = trail.for_agent(tenant="acme", agent_id="release-planner", agent_version="3.1.0", region="eu-west-1",
                               principal="human:dana")
     researcher = planner.delegate("release-researcher", "3.1.0")
@@ -80,6 +78,15 @@ def run_leak(trail: Trail, settings: Settings, bootstrap: str, pipeline: Pipelin
     except TokenRevokedError:
         report.refused = True
     return report
+
+
+def load_leaked_token_rules(settings: Settings, bootstrap: str, *, name: str, via: str, reason: str) -> RuleSet:
+    """Load the shipped ``token-from-new-region`` rule set for every tenant, as a control event; fail-closed."""
+    text = resources.files("agenttrail").joinpath("policies", "leaked_token.yaml").read_text("utf-8")
+    rules = parse_rules(text)
+    publish_control(settings, bootstrap, "*", PolicySetLoaded(name=name, sha256=rules.sha256, text=text),
+                    actor=f"service:{via}", via=via, reason=reason)
+    return rules
 
 
 def _issue(trail: Trail, raw: str, parent: str | None) -> str:

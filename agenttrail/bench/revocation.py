@@ -26,7 +26,6 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -35,14 +34,13 @@ import httpx
 from agenttrail._exceptions import TokenRevokedError
 from agenttrail.bench.report import BenchError, percentile
 from agenttrail.config import ENV_PREFIX, Settings
-from agenttrail.consumers.policy import parse_rules
-from agenttrail.producers.control import publish_control
+from agenttrail.leak import load_leaked_token_rules
 from agenttrail.producers.trail import Trail, connect
 from agenttrail.runtime import read_live_state
-from agenttrail.schemas.control import PolicySetLoaded
 
 ISSUER = "https://idp.bench.example"
 HOME, ABROAD = "eu-west-1", "ap-south-1"
+RULE_SET = "bench-leaked-token"
 STATUS_EVERY_S = 0.01  # as a polling client would; each request costs the server CPU the materializer also needs
 WATCH_SLEEP_S = 0.001
 TRIAL_TIMEOUT_S = 10.0  # a trial slower than this counts as missed, not as a 10 s measurement
@@ -77,6 +75,7 @@ def measure_revocation(settings: Settings, bootstrap: str, work: Path, *, trials
         "guard": _percentiles(guard, trials),
         "refused": sum(r["refused"] for r in results),
         "poll_ms_p50": round(percentile(polls, 0.5), 2),
+        "status_every_ms": STATUS_EVERY_S * 1000,
         "trial_timeout_s": TRIAL_TIMEOUT_S,
     }
 
@@ -91,10 +90,7 @@ def _percentiles(seconds: list[float], trials: int) -> dict[str, Any]:
 def _prepare(trail: Trail, settings: Settings, bootstrap: str, client: httpx.Client,
              trials: int) -> list[tuple[str, str]]:
     """Load the rule set, issue the tokens at home, and wait until the server knows them all."""
-    text = resources.files("agenttrail").joinpath("policies", "leaked_token.yaml").read_text("utf-8")
-    publish_control(settings, bootstrap, "*", PolicySetLoaded(name="bench-leaked-token",
-                                                              sha256=parse_rules(text).sha256, text=text),
-                    actor="service:bench", via="bench", reason="revocation latency benchmark")
+    load_leaked_token_rules(settings, bootstrap, name=RULE_SET, via="bench", reason="revocation latency benchmark")
     tokens = []
     for n in range(trials):
         raw = f"at_bench_{n:04d}_{secrets.token_hex(12)}"
@@ -149,7 +145,7 @@ def _known(client: httpx.Client, fingerprint: str) -> bool:
 
 def _policy_in_force(client: httpx.Client) -> bool:
     sets = client.get("/v1/queries/policy_sets", params={"tenant": "*"}).json()
-    return any(row["name"] == "bench-leaked-token" and row["status"] == "in_force" for row in sets)
+    return any(row["name"] == RULE_SET and row["status"] == "in_force" for row in sets)
 
 
 @contextmanager
@@ -161,9 +157,9 @@ def _served(settings: Settings, bootstrap: str, work: Path, admin: str) -> Itera
         f"{ENV_PREFIX}FINGERPRINT_KEY": settings.fingerprint_key.get_secret_value(),
         f"{ENV_PREFIX}DB": str(work / "revocation.duckdb"), f"{ENV_PREFIX}API_TOKEN": admin,
     }
-    log = (work / "serve.log").open("w")
-    process = subprocess.Popen([sys.executable, "-m", "agenttrail.cli", "serve", "--port", "0"], cwd=work, env=env,
-                               stdout=log, stderr=subprocess.STDOUT)
+    with (work / "serve.log").open("w") as log:
+        process = subprocess.Popen([sys.executable, "-m", "agenttrail.cli", "serve", "--port", "0"], cwd=work,
+                                   env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + START_TIMEOUT_S
         while (state := read_live_state(work / "revocation.server.json")) is None:
@@ -178,4 +174,3 @@ def _served(settings: Settings, bootstrap: str, work: Path, admin: str) -> Itera
             process.wait(30)
         except subprocess.TimeoutExpired:
             process.kill()
-        log.close()

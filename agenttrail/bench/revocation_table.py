@@ -26,5 +26,6 @@ def revocation_rows(revocation: dict[str, Any] | None) -> list[Measure]:
         ]
     rows.append(Measure(STAGE, "next use of the revoked token refused", revocation["refused"], "trials",
                         f"= {revocation['trials']}", revocation["refused"] == revocation["trials"],
-                        note=f"status asked every 10 ms, one request ~{revocation['poll_ms_p50']:.0f} ms"))
+                        note=f"status asked every {revocation['status_every_ms']:g} ms, "
+                             f"one request ~{revocation['poll_ms_p50']:.0f} ms"))
     return rows
