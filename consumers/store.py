@@ -110,6 +110,10 @@ def insert_new_events(tx: duckdb.DuckDBPyConnection, events: pa.Table) -> pa.Tab
 
 
 def restrict_to_reading(con: duckdb.DuckDBPyConnection) -> None:
-    """No file reads, no COPY, no extensions: for connections that run user-supplied SQL."""
+    """No file reads, no COPY, no extensions: for connections that run user-supplied SQL.
+
+    DuckDB refuses to turn external access back on while the database runs, so this holds for
+    every cursor. The configuration is not locked beyond that: the materializer sharing the
+    database sets its thread count per batch, and user SQL is one SELECT, which cannot SET.
+    """
     con.execute("SET enable_external_access = false")
-    con.execute("SET lock_configuration = true")
