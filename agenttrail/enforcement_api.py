@@ -4,7 +4,8 @@
 JSON) and fingerprints it on arrival, or a ``fingerprint``; the raw token is
 never stored or logged. A change is published to the control topic fail-closed
 and takes effect when the materializer stores it, so gateways polling
-``GET /v1/tokens/{fingerprint}`` and SDK guards see it within the same batch.
+``GET /v1/tokens/{fingerprint}`` and SDK guards see it within the same batch; the
+status is answered from the state the materializer keeps in memory, not a query.
 Writes need the admin token; a malformed request gets 400 and changes nothing.
 """
 
@@ -12,12 +13,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import UTC
 from typing import Any
 
 import duckdb
 from fastapi import APIRouter, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from agenttrail.enforcement_state import EnforcementState
 from agenttrail.queries import run_query
 from agenttrail.schemas.control import (
     AgentReinstated,
@@ -55,9 +59,13 @@ class EnforcementRequest(BaseModel):
 
 
 def enforcement_router(cursor_factory: Callable[[], duckdb.DuckDBPyConnection], *, writes: list[Any],
-                       reads: list[Any], publish: Publish | None,
-                       fingerprint: Callable[[str], str] | None) -> APIRouter:
-    """The routes; ``writes`` and ``reads`` are the auth dependencies of each kind of endpoint."""
+                       reads: list[Any], publish: Publish | None, fingerprint: Callable[[str], str] | None,
+                       enforcement: EnforcementState | None = None) -> APIRouter:
+    """The routes; ``writes`` and ``reads`` are the auth dependencies of each kind of endpoint.
+
+    ``enforcement`` is the in-force state the materializer updates after each commit: token
+    status is answered from it, so gateways polling a token never queue behind ingestion.
+    """
     router = APIRouter()
 
     async def change(request: Request, lift: bool) -> dict[str, Any]:
@@ -88,10 +96,21 @@ def enforcement_router(cursor_factory: Callable[[], duckdb.DuckDBPyConnection], 
         return await change(request, lift=True)
 
     @router.get("/v1/tokens/{fingerprint}", dependencies=reads)
-    def get_token(fingerprint: str) -> dict[str, Any]:
-        with cursor_factory() as cursor:
-            [row] = run_query(cursor, "token_status", {"fingerprint": fingerprint}).to_pylist()
-        return _jsonable(row)
+    async def get_token(fingerprint: str, lineage: bool = False) -> dict[str, Any]:
+        """Active or not, and why not (``status``, ``revoked_at``, ``reason``, ``rule_id``, ``decided_by``,
+        ``root``); ``?lineage=true`` adds its parent, holder, issuer, first use and children from the store.
+
+        A coroutine: the answer from memory needs no worker thread, and a query gets one.
+        """
+        if lineage or enforcement is None:
+            return await run_in_threadpool(_stored_status, cursor_factory, fingerprint)
+        notice = enforcement.revoked(fingerprint)
+        if notice is None:
+            return {"fingerprint": fingerprint, "active": True}
+        return _jsonable({"fingerprint": fingerprint, "active": False, "status": notice["status"],
+                          "revoked_at": notice["issued_at"].replace(tzinfo=UTC), "reason": notice["reason"],
+                          "rule_id": notice["rule_id"], "decided_by": notice["decided_by"], "root": notice["root"],
+                          "tenant": notice["tenant"]})
 
     @router.get("/v1/agents/{agent_id}/status", dependencies=reads)
     def get_agent(agent_id: str, tenant: str | None = None) -> dict[str, Any]:
@@ -140,6 +159,12 @@ def _fingerprint_of(raw: str, fingerprint: Callable[[str], str] | None) -> str:
     if fingerprint is None:
         raise HTTPException(status_code=503, detail="This server has no fingerprint key; send the fingerprint.")
     return fingerprint(raw)
+
+
+def _stored_status(cursor_factory: Callable[[], duckdb.DuckDBPyConnection], fingerprint: str) -> dict[str, Any]:
+    with cursor_factory() as cursor:
+        [row] = run_query(cursor, "token_status", {"fingerprint": fingerprint}).to_pylist()
+    return _jsonable(row)
 
 
 def _tenant_of(cursor_factory: Callable[[], duckdb.DuckDBPyConnection], fp: str) -> str:

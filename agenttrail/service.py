@@ -25,9 +25,10 @@ from agenttrail._exceptions import AgentTrailError, BrokerUnavailableError, Mate
 from agenttrail.api import create_app
 from agenttrail.broker import EmbeddedBroker
 from agenttrail.config import Settings
-from agenttrail.consumers.alert_delivery import standing_notice_records
+from agenttrail.consumers.alert_delivery import notice_records, standing_notices
 from agenttrail.consumers.materializer import BatchResult, Materializer
 from agenttrail.consumers.store import open_store, restrict_to_reading
+from agenttrail.enforcement_state import EnforcementState
 from agenttrail.kafka import ensure_topics, make_producer, send_and_wait
 from agenttrail.producers.control import publish_control
 from agenttrail.runtime import remove_state, write_state
@@ -50,8 +51,11 @@ class PipelineStats:
 class Pipeline:
     """A materializer on its own thread; ``error`` holds what stopped it, if anything did."""
 
-    def __init__(self, settings: Settings, bootstrap: str, con: duckdb.DuckDBPyConnection) -> None:
-        self.materializer = Materializer(settings, bootstrap, con)
+    def __init__(self, settings: Settings, bootstrap: str, con: duckdb.DuckDBPyConnection, *,
+                 enforcement: EnforcementState | None = None) -> None:
+        """``enforcement``, when given, follows every committed batch's revocation notices."""
+        self.materializer = Materializer(settings, bootstrap, con,
+                                         on_notices=enforcement.apply if enforcement is not None else None)
         self.stats = PipelineStats()
         self.error: BaseException | None = None
         self._stop = threading.Event()
@@ -125,13 +129,13 @@ def start_webhooks(settings: Settings, con: duckdb.DuckDBPyConnection, stack: Ex
         stack.callback(sender.stop)
 
 
-def republish_enforcement(settings: Settings, bootstrap: str, con: duckdb.DuckDBPyConnection) -> int:
-    """Publish every revocation and suspension in force to the revocations topic again; returns how many.
+def republish_enforcement(settings: Settings, bootstrap: str, standing: list[dict[str, Any]]) -> int:
+    """Publish the ``standing`` notices (every revocation and suspension in force) again; returns how many.
 
     The embedded broker forgets its topics when it stops, and a guard that starts against a
     fresh one must still refuse a token revoked last week. Fail-closed: unacknowledged, it raises.
     """
-    rows = standing_notice_records(con, settings.topic("revocations"))
+    rows = notice_records(standing, settings.topic("revocations"))
     if not rows:
         return 0
     producer = make_producer(settings, bootstrap, linger_ms=0)
@@ -174,10 +178,13 @@ def serve(settings: Settings, *, auth_reads: bool, announce: Any = print) -> Non
         restrict_to_reading(con)
         bootstrap = owned_bootstrap(settings, stack)
         ensure_topics(settings, bootstrap)
-        republished = republish_enforcement(settings, bootstrap, con)
+        standing = standing_notices(con)
+        republished = republish_enforcement(settings, bootstrap, standing)
         if republished:
             announce(f"Published the {republished} revocations and suspensions in force again.")
-        pipeline = Pipeline(settings, bootstrap, con).start()
+        enforcement = EnforcementState()
+        enforcement.apply(standing)
+        pipeline = Pipeline(settings, bootstrap, con, enforcement=enforcement).start()
         stack.callback(pipeline.stop)
         start_webhooks(settings, con, stack)
         token_sha256 = settings.api_token_hash()
@@ -191,8 +198,12 @@ def serve(settings: Settings, *, auth_reads: bool, announce: Any = print) -> Non
 
         fingerprinter = Fingerprinter(settings.fingerprint_key, settings.fingerprint_key_id)
         app = create_app(con.cursor, token_sha256=token_sha256, auth_reads=auth_reads,
-                         stats=lambda: asdict(pipeline.stats), publish=publish, fingerprint=fingerprinter.fingerprint)
+                         stats=lambda: asdict(pipeline.stats), publish=publish, fingerprint=fingerprinter.fingerprint,
+                         enforcement=enforcement)
         sock = socket.create_server((settings.host, settings.port))
+        # Accepted connections inherit this. Without it a kept-alive client (a gateway polling token
+        # status) waited ~40 ms per answer: Nagle's algorithm held the body for the delayed ACK.
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         host, port = sock.getsockname()[:2]
         url = f"http://{host}:{port}"
         write_state(settings.server_state_file, {"url": url, "bootstrap": bootstrap})

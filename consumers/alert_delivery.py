@@ -20,6 +20,7 @@ import duckdb
 from agenttrail.config import WebhookEndpoint
 from agenttrail.consumers.scripts import records
 from agenttrail.consumers.store import sql
+from agenttrail.enforcement_state import notice_key
 from agenttrail.schemas.codec import alert_codec, revocation_codec
 
 _DETAIL_COLUMNS = ("budget_id", "threshold_pct", "limit_amount", "spent", "projected", "currency", "score", "agent_id",
@@ -43,22 +44,23 @@ def kafka_records(alerts: list[dict[str, Any]], topic: str) -> list[dict[str, An
     ]
 
 
-def notice_records(tx: duckdb.DuckDBPyConnection, first_seq: int, last_seq: int, topic: str) -> list[dict[str, Any]]:
+def raised_notices(tx: duckdb.DuckDBPyConnection, first_seq: int, last_seq: int) -> list[dict[str, Any]]:
+    """The revocation notices started or lifted at store_seq ``first_seq``..``last_seq``, in that order."""
+    return records(tx, "enforcement_notices_raised", {"first_seq": first_seq, "last_seq": last_seq})
+
+
+def standing_notices(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """The notices of every revocation and suspension in force: to publish again to a broker that forgot
+    them, and to start the server's in-memory state from."""
+    return records(con, "enforcement_standing")
+
+
+def notice_records(notices: list[dict[str, Any]], topic: str) -> list[dict[str, Any]]:
     """Outbox rows for the compacted revocations topic: keyed by fingerprint, or ``agent:<id>``, so the
     newest record per key is the state and compaction keeps exactly that."""
-    return _notice_rows(records(tx, "enforcement_notices_raised", {"first_seq": first_seq, "last_seq": last_seq}),
-                        topic)
-
-
-def standing_notice_records(con: duckdb.DuckDBPyConnection, topic: str) -> list[dict[str, Any]]:
-    """The notices of every revocation and suspension in force, to publish again to a broker that forgot them."""
-    return _notice_rows(records(con, "enforcement_standing"), topic)
-
-
-def _notice_rows(notices: list[dict[str, Any]], topic: str) -> list[dict[str, Any]]:
     codec = revocation_codec()
     return [
-        {"topic": topic, "key": _notice_key(notice).encode("utf-8"),
+        {"topic": topic, "key": notice_key(notice).encode("utf-8"),
          "value": codec.encode({**notice, "issued_at": notice["issued_at"].replace(tzinfo=UTC)}),
          "headers": [("delivery_id", notice["notice_id"]), ("status", notice["status"]), ("tenant", notice["tenant"])]}
         for notice in notices
@@ -80,9 +82,6 @@ def webhook_rows(alerts: list[dict[str, Any]], endpoints: list[WebhookEndpoint],
              or any(fnmatch.fnmatchcase(alert["details"].get("issuer", ""), p) for p in endpoint.issuers))
     ]
 
-
-def _notice_key(notice: dict[str, Any]) -> str:
-    return notice["subject"] if notice["subject_kind"] == "token" else f"agent:{notice['subject']}"
 
 
 def _body(alert: dict[str, Any], fmt: str) -> str:

@@ -31,7 +31,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from agenttrail.config import Settings
-from agenttrail.consumers.alert_delivery import kafka_records, notice_records, raised_alerts, webhook_rows
+from agenttrail.consumers.alert_delivery import (
+    kafka_records,
+    notice_records,
+    raised_alerts,
+    raised_notices,
+    webhook_rows,
+)
 from agenttrail.consumers.batch import (
     OUTBOX_SCHEMA,
     QUARANTINE_SCHEMA,
@@ -87,7 +93,9 @@ class Materializer:
         *,
         projections: Sequence[Projection] | None = None,
         codec: Codec | None = None,
+        on_notices: Callable[[list[dict[str, Any]]], None] | None = None,
     ) -> None:
+        """``on_notices`` gets each committed batch's revocation notices, in order, right after its commit."""
         self.settings = settings
         self.bootstrap = bootstrap
         self.con = con
@@ -106,6 +114,8 @@ class Materializer:
         self._small = False  # whether the connection runs on the small-batch thread count now
         self._publisher: Any = None
         self._outbox_dirty = True  # unknown at start: a crash may have left committed rows unpublished
+        self._on_notices = on_notices
+        self._notices: list[dict[str, Any]] = []  # raised by the batch in its transaction, handed over after commit
         self.timings: dict[str, float] = dict.fromkeys((*PHASES, WORKER_CPU), 0.0)
         self._decoding = DecodePipeline(self.codec, self._skew, self.timings, use_worker=settings.decode_worker)
 
@@ -274,7 +284,11 @@ class Materializer:
             timings["commit"] += clock() - t_commit
         except BaseException:
             tx.rollback()
+            self._notices = []
             raise
+        if self._notices and self._on_notices is not None:
+            self._on_notices(self._notices)
+        self._notices = []
         self._next_seq += decoded.events.num_rows + len(control)
         return BatchResult(batch.consumed, table.num_rows + control_table.num_rows, len(quarantined), duplicates)
 
@@ -321,7 +335,8 @@ class Materializer:
         span = batch.seq_span()
         if span is None:
             return
-        self._queue_outbox(tx, notice_records(tx, *span, self.settings.topic("revocations")))
+        self._notices = raised_notices(tx, *span)
+        self._queue_outbox(tx, notice_records(self._notices, self.settings.topic("revocations")))
         alerts = raised_alerts(tx, *span)
         if not alerts:
             return

@@ -25,6 +25,7 @@ from typing import Any
 
 from agenttrail._exceptions import AgentSuspendedError, BrokerError, DecodeError, TokenRevokedError
 from agenttrail.config import Settings
+from agenttrail.enforcement_state import EnforcementState
 from agenttrail.kafka import KafkaConsumer, TopicPartition, make_consumer, map_kafka_errors, partitions_for
 from agenttrail.schemas.codec import revocation_codec
 
@@ -43,7 +44,7 @@ class Guard:
         self.topic = settings.topic("revocations")
         self.seen = 0  # records read from the topic, undecodable ones included
         self.skipped = 0  # records that could not be decoded
-        self._state: dict[str, dict[str, Any]] = {}  # key -> the notice in force (never a reinstatement)
+        self._state = EnforcementState()
         self._positions: dict[TopicPartition, int] = {}  # next offset per partition, kept across reconnects
         self._targets: dict[TopicPartition, int] | None = None  # end offsets seen at the first assignment
         self._caught_up = threading.Event()
@@ -80,11 +81,11 @@ class Guard:
 
     def revoked(self, fingerprint: str) -> dict[str, Any] | None:
         """The notice that revokes this token fingerprint, or None when it is usable."""
-        return self._state.get(fingerprint)
+        return self._state.revoked(fingerprint)
 
     def suspended(self, agent_id: str) -> dict[str, Any] | None:
         """The notice that suspends this agent, or None when it may act."""
-        return self._state.get(f"agent:{agent_id}")
+        return self._state.suspended(agent_id)
 
     def check_token(self, fingerprint: str, *, parent: str | None = None) -> None:
         """Raise TokenRevokedError when the token, or the token it was minted from, is revoked."""
@@ -159,7 +160,7 @@ class Guard:
 
     def _apply(self, tp: TopicPartition, offset: int, key: bytes | None, value: bytes | None) -> None:
         if value is None:  # a tombstone: the key has no state any more
-            self._state.pop((key or b"").decode("utf-8", "replace"), None)
+            self._state.forget((key or b"").decode("utf-8", "replace"))
             return
         try:
             notice = revocation_codec().decode(value)
@@ -168,11 +169,7 @@ class Guard:
             log.warning("revocation guard skipped the undecodable record %s[%d]@%d: %s",
                         tp.topic, tp.partition, offset, exc)
             return
-        state_key = notice["subject"] if notice["subject_kind"] == "token" else f"agent:{notice['subject']}"
-        if notice["status"] == "reinstated":
-            self._state.pop(state_key, None)
-        else:
-            self._state[state_key] = notice
+        self._state.apply([notice])
 
 
 def _since(notice: dict[str, Any]) -> str:

@@ -10,7 +10,7 @@ SELECT
     x.rule_id,
     x.decided_by,
     x.root,
-    l.tenant,
+    coalesce(l.tenant, x.tenant) AS tenant,  -- a token revoked before any event used it has only its revocation's
     l.parent_fingerprint,
     l.holder_agent_id AS holder,
     l.issuer,

@@ -62,10 +62,17 @@ def wait_for(check: Callable[[], Any], what: str, timeout: float = 30) -> Any:
     pytest.fail(f"timed out waiting for {what}")
 
 
-def token_status(server: Served, fingerprint: str) -> dict[str, Any]:
-    response = httpx.get(f"{server.url}/v1/tokens/{fingerprint}")
+def token_status(server: Served, fingerprint: str, *, lineage: bool = False) -> dict[str, Any]:
+    """The status endpoint's answer: from the server's in-memory state, or with ``lineage`` from the store."""
+    response = httpx.get(f"{server.url}/v1/tokens/{fingerprint}", params={"lineage": str(lineage).lower()})
     assert response.status_code == 200, response.text
     return dict(response.json())
+
+
+def assert_memory_equals_store(server: Served, fingerprint: str) -> None:
+    """The fast answer (the state the materializer keeps) says what the stored history says."""
+    fast, stored = token_status(server, fingerprint), token_status(server, fingerprint, lineage=True)
+    assert fast == {key: stored[key] for key in fast}
 
 
 def notices(settings: Settings, expected: int) -> list[tuple[str, dict[str, Any]]]:
@@ -89,8 +96,8 @@ def test_a_leaked_token_revoked_over_http_takes_its_tree_and_reaches_status_topi
     server = serve_factory(AGENTTRAIL_WEBHOOKS=json.dumps([hook]))
     settings = client_settings(server)
     root, child, grandchild = delegated_lineage(settings)
-    wait_for(lambda: token_status(server, grandchild)["known"], "the lineage to be stored")
-    assert token_status(server, child)["parent_fingerprint"] == root
+    wait_for(lambda: token_status(server, grandchild, lineage=True)["known"], "the lineage to be stored")
+    assert token_status(server, child, lineage=True)["parent_fingerprint"] == root
 
     form = {"token": ROOT_TOKEN, "token_type_hint": "access_token", "reason": "leaked in a public gist",
             "tree": "true"}
@@ -108,6 +115,8 @@ def test_a_leaked_token_revoked_over_http_takes_its_tree_and_reaches_status_topi
     assert [(s["active"], s["root"], s["decided_by"]) for s in statuses] == [(False, root, "service:http")] * 3
     assert statuses[0]["reason"] == "leaked in a public gist"
     assert statuses[2]["reason"] == f"minted from revoked token {root}: leaked in a public gist"
+    for fp in (root, child, grandchild):
+        assert_memory_equals_store(server, fp)
 
     keyed = dict(notices(settings, 3))
     assert set(keyed) == {root, child, grandchild}
@@ -162,10 +171,38 @@ def test_a_suspension_survives_a_restart_on_a_fresh_broker_is_announced_once_and
     assert kinds == ["agent.suspended", "agent.reinstated"], "the restart announced nothing twice"
 
 
+def test_token_status_from_memory_follows_revoke_and_reinstate_and_survives_a_restart(
+    serve_factory: ServeFactory
+) -> None:
+    server = serve_factory()
+    fp = "hmac-sha256:k1:" + "ab" * 32
+    ask = {"fingerprint": fp, "tenant": "acme", "reason": "pasted into a support ticket"}
+
+    def change(url: str, verb: str, reason: str) -> None:
+        response = httpx.post(f"{url}/v1/{verb}", json={**ask, "reason": reason}, headers=server.admin)
+        assert response.status_code == 200, response.text
+
+    assert token_status(server, fp) == {"fingerprint": fp, "active": True}
+    change(server.url, "revoke", ask["reason"])
+    wait_for(lambda: not token_status(server, fp)["active"], "the revocation")
+    assert_memory_equals_store(server, fp)
+    change(server.url, "reinstate", "a false alarm")
+    wait_for(lambda: token_status(server, fp)["active"], "the reinstatement")
+    assert_memory_equals_store(server, fp)
+    change(server.url, "revoke", "leaked after all")
+    wait_for(lambda: not token_status(server, fp)["active"], "the second revocation")
+    server.stop()
+
+    again = serve_factory()  # starts its in-memory state from the store
+    status = token_status(again, fp)
+    assert (status["active"], status["reason"], status["decided_by"]) == (False, "leaked after all", "service:http")
+    assert_memory_equals_store(again, fp)
+
+
 def test_cli_revokes_by_fingerprint_shows_the_token_and_lists_revocations(serve_factory: ServeFactory) -> None:
     server = serve_factory()
     root, child, _ = delegated_lineage(client_settings(server))
-    wait_for(lambda: token_status(server, child)["known"], "the lineage")
+    wait_for(lambda: token_status(server, child, lineage=True)["known"], "the lineage")
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
         return agenttrail(*args, cwd=server.workdir, env=server.env)
@@ -207,7 +244,7 @@ def test_a_rule_revokes_a_token_used_from_a_new_region_with_its_tree_and_the_gua
     assert loaded.returncode == 0, loaded.stderr
     wait_for(lambda: httpx.get(f"{server.url}/v1/queries/policy_sets").json(), "the rule set to be stored")
     root, child, grandchild = delegated_lineage(settings)
-    wait_for(lambda: token_status(server, grandchild)["known"], "the lineage to be stored")
+    wait_for(lambda: token_status(server, grandchild, lineage=True)["known"], "the lineage to be stored")
 
     elsewhere = connect(tenant="acme", agent_id="planner", agent_version="1.0.0", region="ap-south-1",
                         principal="human:alice", settings=settings)  # the leaked root token, used from abroad
@@ -219,6 +256,8 @@ def test_a_rule_revokes_a_token_used_from_a_new_region_with_its_tree_and_the_gua
     statuses = [token_status(server, fp) for fp in (root, child, grandchild)]
     assert {(s["rule_id"], s["decided_by"], s["root"]) for s in statuses} == {
         ("token-from-new-region@v1", "policy:security", root)}
+    for fp in (root, child, grandchild):
+        assert_memory_equals_store(server, fp)
     [decision] = httpx.get(f"{server.url}/v1/queries/policy_decisions").json()
     assert (decision["rule_id"], decision["subject"], decision["action"]) == (
         "token-from-new-region", root, "revoke_token_tree")

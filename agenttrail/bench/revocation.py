@@ -140,7 +140,7 @@ def _trial(abroad: Trail, client: httpx.Client, raw: str, fingerprint: str) -> d
 
 
 def _known(client: httpx.Client, fingerprint: str) -> bool:
-    return bool(client.get(f"/v1/tokens/{fingerprint}").json()["known"])
+    return bool(client.get(f"/v1/tokens/{fingerprint}", params={"lineage": "true"}).json()["known"])
 
 
 def _policy_in_force(client: httpx.Client) -> bool:

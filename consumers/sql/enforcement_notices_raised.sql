@@ -1,7 +1,7 @@
 -- Notices for the compacted revocations topic, started or lifted at store_seq $first_seq..$last_seq
 -- (issued_at as naive UTC: no pytz needed).
 SELECT notice_id, issued_at AT TIME ZONE 'UTC' AS issued_at, tenant, subject_kind, subject, status, reason,
-       rule_id, cause_event_id, root
+       rule_id, cause_event_id, root, decided_by
 FROM enforcement_notices
 WHERE store_seq BETWEEN $first_seq AND $last_seq
 ORDER BY store_seq, notice_id

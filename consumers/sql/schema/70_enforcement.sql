@@ -43,12 +43,13 @@ SELECT * FROM enforcement WHERE valid_to_seq IS NULL;
 
 -- What the revocations topic carries: a notice when a revocation or suspension starts and when it is
 -- lifted (the newest per key is the state). notice_id is stable, so a redelivery is recognisable.
+-- decided_by is not on the topic (the Avro schema leaves it out); the server's in-memory state keeps it.
 CREATE OR REPLACE VIEW enforcement_notices AS
 SELECT cause_event_id || ':' || subject AS notice_id, valid_from_seq AS store_seq, valid_from AS issued_at,
-       tenant, subject_kind, subject, status, reason, rule_id, cause_event_id, root
+       tenant, subject_kind, subject, status, reason, rule_id, cause_event_id, root, decided_by
 FROM enforcement
 UNION ALL
 SELECT lift_event_id || ':' || subject, valid_to_seq, valid_to, tenant, subject_kind, subject, 'reinstated',
-       lift_reason, NULL, lift_event_id, root
+       lift_reason, NULL, lift_event_id, root, lifted_by
 FROM enforcement
 WHERE valid_to_seq IS NOT NULL;
