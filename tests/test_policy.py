@@ -7,6 +7,8 @@ order (``tests/chain_events.py``) and replayed through the real projections.
 from __future__ import annotations
 
 import hashlib
+from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +19,7 @@ from agenttrail import PolicyError
 from agenttrail.consumers.policy import backtest, check_conditions, parse_rules
 from agenttrail.consumers.store import open_store
 from agenttrail.schemas.control import PolicySetLoaded, PolicySetRemoved
-from tests.chain_events import event, project, store_control, store_events
+from tests.chain_events import T0, event, project, store_control, store_events
 from tests.test_enforcement import CHILD, GRANDCHILD, ROOT, issue, use
 
 RULES = """\
@@ -138,6 +140,43 @@ def test_replay_in_any_batch_size_decides_and_revokes_the_same(con, batch_size):
     project(con, batch_size=batch_size)
     assert (decisions(con), con.sql("SELECT * FROM enforcement ORDER BY subject").to_arrow_table().to_pylist()) \
         == expected
+
+
+SPEND_RULE = """\
+rules:
+  - id: big-spender
+    version: 1
+    description: An agent that spends over 1 USD in a day stops buying.
+    when: agent_spend_day > 1.00 AND cost_currency = 'USD'
+    action: suspend_agent
+    mode: dry_run
+"""
+
+
+def spend_story(con: duckdb.DuckDBPyConnection) -> None:
+    load(con, SPEND_RULE)
+    yesterday = T0 - timedelta(days=1)
+
+    def charge(event_id: str, amount: str, **fields: Any) -> dict[str, Any]:
+        return event(event_id, agent_id="buyer", cost_amount=Decimal(amount), cost_currency="USD") | fields
+
+    store_events(con, [
+        charge("old", "0.90", occurred_at=yesterday),  # another day: under the limit, and not counted today
+        charge("c1", "0.40"), charge("c2", "0.40"),
+        charge("eur", "3.00", cost_currency="EUR"),  # another currency
+        event("free", agent_id="buyer"),  # no cost: no spend to judge
+        charge("c3", "0.30"),  # 1.10 USD today: the first over the limit
+        charge("c4", "0.10"),  # over too, but the decision is made once
+    ])
+
+
+@pytest.mark.parametrize("batch_size", [1, 2, 7])
+def test_a_rule_sees_the_agents_spend_for_the_day_as_of_each_event(con, batch_size):
+    spend_story(con)
+    project(con, batch_size=batch_size)
+    assert [(d["rule_id"], d["subject"], d["event_id"]) for d in decisions(con)] == [("big-spender", "buyer", "c3")]
+    tested = backtest(con, parse_rules(SPEND_RULE), since=None, page_size=batch_size).to_pylist()
+    assert [d["event_id"] for d in tested] == ["c3"], "a backtest sees the spend as of each event, not today's total"
 
 
 @pytest.mark.parametrize(("text", "message"), [

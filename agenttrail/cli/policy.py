@@ -41,7 +41,8 @@ def policy() -> None:
     A rule's `when` is a DuckDB SQL expression over one row of policy_events: the
     event's columns (tenant, agent_id, action_type, outcome, token_fingerprint,
     source_address, agent_region, cost_amount, …), `flags` (kinds of anomaly flags
-    raised on its agent or token in the hour before it), `budget_pct`, `token_revoked` and
+    raised on its agent or token in the hour before it), `budget_pct`, `agent_spend_day`
+    (its agent's spend that UTC day, in the event's currency), `token_revoked` and
     `agent_suspended`. An example set ships in agenttrail/policies/example.yaml.
 
     \b
