@@ -19,6 +19,7 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from agenttrail._exceptions import PolicyError
 from agenttrail.consumers.batch import EVENT_SCHEMA
@@ -90,4 +91,5 @@ def _check(con: duckdb.DuckDBPyConnection, ruleset: RuleSet) -> None:
 
 def build_policy_events(tx: duckdb.DuckDBPyConnection, events: pa.Table) -> None:
     """The ``policy_events`` temp table for ``events`` (EVENT_SCHEMA rows), state as of each event."""
-    run_script(tx, "policy_events", batch_events=events)
+    first_seq = pc.min(events["store_seq"]).as_py() if events.num_rows else 0
+    run_script(tx, "policy_events", {"first_seq": first_seq}, batch_events=events)

@@ -15,7 +15,7 @@
 --
 -- agent_spend_day is spend_daily (which holds every charge up to its newest last_seq, live, in a rebuild and
 -- in a backtest alike) less the same agent's charges on that day stored after the event and up to there; the
--- later charges are read from events with a constant lower bound, so live that scan is pruned to the batch.
+-- later charges are read from events after $first_seq (the batch's first), so live that scan is pruned to the batch.
 CREATE OR REPLACE TEMP TABLE policy_events AS
 WITH charged AS (
     SELECT DISTINCT tenant, agent_id, CAST(make_timestamp(epoch_us(occurred_at)) AS DATE) AS day,
@@ -32,7 +32,7 @@ later AS (
     SELECT l.store_seq, l.tenant, l.agent_id, CAST(make_timestamp(epoch_us(l.occurred_at)) AS DATE) AS day,
            l.cost_currency AS currency, l.cost_amount
     FROM events AS l
-    WHERE l.store_seq > (SELECT min(store_seq) FROM batch_events)
+    WHERE l.store_seq > $first_seq  -- the batch's first: a constant, so zone maps skip older row groups
       AND l.store_seq <= (SELECT max(last_seq) FROM spend_daily)
       AND l.cost_amount IS NOT NULL
 ),
