@@ -15,6 +15,7 @@ import hmac
 import io
 import json
 from collections.abc import Callable
+from datetime import datetime
 from typing import Annotated, Any
 
 import duckdb
@@ -28,9 +29,11 @@ from agenttrail._exceptions import (
     AgentTrailError,
     AuditUnavailableError,
     EventError,
+    PolicyError,
     QueryError,
     UnknownQueryError,
 )
+from agenttrail.consumers.policy import backtest, parse_rules
 from agenttrail.enforcement_api import Publish, enforcement_router
 from agenttrail.enforcement_state import EnforcementState
 from agenttrail.output import render, to_records
@@ -50,6 +53,16 @@ class ControlChange(BaseModel):
     actor: str = Field(pattern=r"^(human|agent|service):.+$")
     reason: str | None = None
     payload: dict[str, Any] = Field(default_factory=dict)
+
+
+class BacktestRequest(BaseModel):
+    """The body of ``POST /v1/policy/backtest``: a rule file's text, and which stored events to judge."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(min_length=1, max_length=1_000_000)
+    since: datetime | None = None
+    tenant: str = Field(default="*", min_length=1)
 
 
 def create_app(cursor_factory: Callable[[], duckdb.DuckDBPyConnection], *, token_sha256: str | None,
@@ -108,6 +121,18 @@ def create_app(cursor_factory: Callable[[], duckdb.DuckDBPyConnection], *, token
         payload = parse_payload(kind, json.dumps(change.payload))
         event = publish(change.tenant, payload, change.actor, change.reason)
         return {"event_id": event.event_id, "kind": event.kind, "tenant": event.tenant}
+
+    @app.post("/v1/policy/backtest", dependencies=reads)
+    def post_backtest(request: Request, ask: BacktestRequest) -> Response:
+        """What a rule file would have decided on the stored history: the same evaluation as live, into
+        temp tables of this request's own cursor, so it changes nothing (``agenttrail policy backtest``)."""
+        try:
+            rules = parse_rules(ask.text)
+            with cursor_factory() as cursor:
+                decided = backtest(cursor, rules, since=ask.since, tenant=ask.tenant)
+        except PolicyError as exc:
+            raise HTTPException(status_code=400, detail=str(exc)) from None
+        return _respond(decided, request, "json")
 
     @app.get("/v1/sql", dependencies=reads)
     def get_sql(request: Request, q: Annotated[str, Query(max_length=20_000)], format: str = "json") -> Response:

@@ -7,6 +7,7 @@ runs (no HTTP), opening the file fails with a sentence naming that process.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -44,13 +45,23 @@ class QueryClient:
         restrict_to_reading(con)
         return con
 
+    def backtest(self, text: str, *, since: datetime | None, tenant: str) -> pa.Table:
+        """A rule file's backtest through the server that owns the database (see ``server_url``)."""
+        body = {"text": text, "since": since.isoformat() if since else None, "tenant": tenant}
+        return self._request("POST", "/v1/policy/backtest", json=body, timeout=None)
+
     def _get(self, path: str, params: dict[str, Any]) -> pa.Table:
+        clean = {k: str(v) for k, v in params.items() if v is not None}
+        return self._request("GET", path, params=clean)
+
+    def _request(self, method: str, path: str, *, params: dict[str, str] | None = None,
+                 json: dict[str, Any] | None = None, timeout: float | None = 60) -> pa.Table:
         headers = {"Accept": ARROW_STREAM}
         if self.settings.api_token is not None:
             headers["Authorization"] = f"Bearer {self.settings.api_token.get_secret_value()}"
-        clean = {k: str(v) for k, v in params.items() if v is not None}
         try:
-            response = httpx.get(f"{self.server_url}{path}", params=clean, headers=headers, timeout=60)
+            response = httpx.request(method, f"{self.server_url}{path}", params=params, json=json, headers=headers,
+                                     timeout=timeout)
         except httpx.HTTPError as exc:
             raise ServerError(
                 f"The agenttrail server at {self.server_url} did not answer ({type(exc).__name__})."

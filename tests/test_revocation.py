@@ -261,6 +261,13 @@ def test_a_rule_revokes_a_token_used_from_a_new_region_with_its_tree_and_the_gua
     [decision] = httpx.get(f"{server.url}/v1/queries/policy_decisions").json()
     assert (decision["rule_id"], decision["subject"], decision["action"]) == (
         "token-from-new-region", root, "revoke_token_tree")
+    tested = agenttrail("policy", "backtest", str(rules), "--since", "1d", "--json", cwd=server.workdir,
+                        env=server.env)  # through the server, which holds the database
+    assert tested.returncode == 0, tested.stderr
+    assert [(d["rule_id"], d["subject"], d["event_id"]) for d in json.loads(tested.stdout)] == [
+        ("token-from-new-region", root, decision["event_id"])], "the backtest decides what live decided"
+    refused = httpx.post(f"{server.url}/v1/policy/backtest", json={"text": "rules: ["})
+    assert refused.status_code == 400 and "YAML" in refused.json()["detail"]
 
     scraper = connect(tenant="acme", agent_id="scraper", agent_version="1.0.0", region="eu-west-1",
                       principal="human:alice", settings=settings)

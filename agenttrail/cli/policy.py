@@ -79,21 +79,29 @@ def policy_test(file: Path) -> Any:
 def policy_backtest(ctx: click.Context, file: Path, since: str, tenant: str) -> Any:
     """What FILE's rules would have decided on the stored history, with no side effects.
 
-    It runs the same evaluation as live, over the store opened read-only (stop
-    `agenttrail serve`, or point --db at a copy of its database).
+    It runs the same evaluation as live: through `agenttrail serve` when it owns
+    the database, else over the file opened read-only.
 
     \b
     Example:
       agenttrail policy backtest rules.yaml --since 7d --json
     """
-    _, rules = _checked(file)
-    con = open_store(settings_from(ctx).db, read_only=True)
+    text, rules = _checked(file)
+    settings = settings_from(ctx)
+    since_at = parse_time(since, label="--since")
+    client = QueryClient(settings)
+    if client.server_url:
+        with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=err_console,
+                      transient=True) as progress:
+            progress.add_task(f"backtesting through {client.server_url}", total=None)
+            return client.backtest(text, since=since_at, tenant=tenant)
+    con = open_store(settings.db, read_only=True)
     try:
         [(total,)] = con.execute("SELECT count(*) FROM events").fetchall()
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       console=err_console, transient=True) as progress:
             task = progress.add_task("backtesting", total=total)
-            return backtest(con, rules, since=parse_time(since, label="--since"), tenant=tenant,
+            return backtest(con, rules, since=since_at, tenant=tenant,
                             on_progress=lambda n: progress.advance(task, n))
     finally:
         con.close()

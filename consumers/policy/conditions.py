@@ -91,5 +91,7 @@ def _check(con: duckdb.DuckDBPyConnection, ruleset: RuleSet) -> None:
 
 def build_policy_events(tx: duckdb.DuckDBPyConnection, events: pa.Table) -> None:
     """The ``policy_events`` temp table for ``events`` (EVENT_SCHEMA rows), state as of each event."""
-    first_seq = pc.min(events["store_seq"]).as_py() if events.num_rows else 0
-    run_script(tx, "policy_events", {"first_seq": first_seq}, batch_events=events)
+    run_script(tx, "policy_events", batch_events=events)
+    if events["cost_amount"].null_count < events.num_rows:
+        run_script(tx, "policy_events_spend", {"first_seq": pc.min(events["store_seq"]).as_py()},
+                   batch_events=events)
