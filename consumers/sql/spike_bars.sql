@@ -1,20 +1,22 @@
--- Spike detectors, second part, run until it returns 0: the bars of the opened buckets (spike_opened) whose
--- window holds no opened bucket still without one. A bar is the highest of median + k MADs of the window
--- (idle buckets are zeros), ratio x its quantile and floor; cold_start while the series has fewer than
--- min_history buckets of history. Buckets that had passed their own bar by the opened bucket's first event
--- are left out, so an anomaly never becomes its own baseline. Everything is as of that first event, in
--- store order, so a replay in other batches fixes the same bars.
+-- Spike detectors, second part, run until it returns 0: the bars of the opened buckets (spike_opened). A bar is
+-- the highest of median + k MADs of the window (idle buckets are zeros), ratio x its quantile and floor;
+-- cold_start while the series has fewer than min_history buckets of history. Buckets that had passed their own
+-- bar by the opened bucket's first event are left out, so an anomaly never becomes its own baseline. Everything
+-- is as of that first event, in store order, so a replay in other batches fixes the same bars.
+--
+-- A bar depends on whether the buckets before it passed theirs, so buckets opened in one batch depend on each
+-- other, oldest first. Each run computes every pending bar at once assuming no pending bucket passed; where
+-- one did pass (by a later bucket's first event), that later bucket and the rest of its series stay pending
+-- for the next run, which sees the passed bucket's bar. Anomalies are rare, so a batch that spans an hour of
+-- minutes (a replay, a catch-up after an outage) needs a run or two instead of one per minute. The oldest
+-- pending bucket of a series never waits, so every run makes progress.
 
 CREATE OR REPLACE TEMP TABLE spike_ready AS
-SELECT o.*
-FROM spike_opened AS o
-JOIN spike_params AS k USING (detector)
-WHERE o.judged AND o.bar IS NULL
-  AND NOT EXISTS (SELECT 1 FROM spike_opened AS p
-                  WHERE p.detector = o.detector AND p.series = o.series AND p.judged AND p.bar IS NULL
-                    AND p.bucket BETWEEN o.bucket - k.window AND o.bucket - 1);
+SELECT * FROM spike_opened WHERE judged AND bar IS NULL;
 
-CREATE OR REPLACE TEMP TABLE spike_ready_bars AS
+-- 1. each pending bucket's window as of its first event: the buckets before it, their value then, and whether
+--    they had passed their bar (a pending bucket has none yet, so it counts as not passed: the assumption)
+CREATE OR REPLACE TEMP TABLE spike_past AS
 WITH past AS (
     SELECT r.detector, r.series, r.bucket, h.bucket AS past_bucket, sum(h.value)::DOUBLE AS value
     FROM spike_ready AS r
@@ -25,23 +27,24 @@ WITH past AS (
       ON h.detector = r.detector AND h.series = r.series AND h.store_seq < r.first_seq
      AND h.bucket BETWEEN r.bucket - k.window AND r.bucket - 1
     GROUP BY ALL
-),
-judged_past AS (
-    SELECT p.*, coalesce(p.value > coalesce(x.bar, o.bar), false) AS passed
-    FROM past AS p
-    LEFT JOIN anomaly_buckets AS x
-      ON x.detector = p.detector AND x.series = p.series AND x.bucket = p.past_bucket
-    LEFT JOIN spike_opened AS o
-      ON o.detector = p.detector AND o.series = p.series AND o.bucket = p.past_bucket
-),
-collected AS (
+)
+SELECT p.*, coalesce(p.value > coalesce(x.bar, o.bar), false) AS passed
+FROM past AS p
+LEFT JOIN anomaly_buckets AS x
+  ON x.detector = p.detector AND x.series = p.series AND x.bucket = p.past_bucket
+LEFT JOIN spike_opened AS o
+  ON o.detector = p.detector AND o.series = p.series AND o.bucket = p.past_bucket;
+
+-- 2. every pending bar, under that assumption
+CREATE OR REPLACE TEMP TABLE spike_ready_bars AS
+WITH collected AS (
     SELECT r.detector, r.series, r.bucket,
            least(k.window, greatest(0, r.bucket - r.series_first))
                - count(p.past_bucket) FILTER (WHERE p.passed) AS slots,
            coalesce(list(p.value) FILTER (WHERE p.value IS NOT NULL AND NOT p.passed), []::DOUBLE[]) AS busy
     FROM spike_ready AS r
     JOIN spike_params AS k USING (detector)
-    LEFT JOIN judged_past AS p USING (detector, series, bucket)
+    LEFT JOIN spike_past AS p USING (detector, series, bucket)
     GROUP BY r.detector, r.series, r.bucket, k.window, r.series_first
 ),
 stats AS (
@@ -57,9 +60,21 @@ SELECT
 FROM stats AS s
 JOIN spike_params AS k USING (detector);
 
+-- 3. where the assumption failed: a pending bucket that had passed the bar just computed for it, as a later
+--    bucket's window saw it. From that later bucket on, the series' bars wait for the next run.
+CREATE OR REPLACE TEMP TABLE spike_unsure AS
+SELECT p.detector, p.series, min(p.bucket) AS from_bucket
+FROM spike_past AS p
+JOIN spike_ready_bars AS b
+  ON b.detector = p.detector AND b.series = p.series AND b.bucket = p.past_bucket
+WHERE p.value > b.bar
+GROUP BY ALL;
+
 UPDATE spike_opened AS o
 SET bar = b.bar, median = b.median
 FROM spike_ready_bars AS b
-WHERE o.detector = b.detector AND o.series = b.series AND o.bucket = b.bucket;
+LEFT JOIN spike_unsure AS u USING (detector, series)
+WHERE o.detector = b.detector AND o.series = b.series AND o.bucket = b.bucket
+  AND (u.from_bucket IS NULL OR b.bucket < u.from_bucket);
 
 SELECT count(*) FROM spike_opened WHERE judged AND bar IS NULL;
