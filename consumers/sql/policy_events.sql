@@ -32,19 +32,15 @@ budgeted AS (
      AND a.store_seq <= e.store_seq AND a.raised_at >= e.received_at - INTERVAL 1 DAY
     GROUP BY e.event_id
 ),
-revoked AS (
-    SELECT DISTINCT e.event_id
+stopped AS (  -- revocations of its token and suspensions of its agent in force when it happened
+    SELECT e.event_id, bool_or(x.subject_kind = 'token') AS token_revoked,
+           bool_or(x.subject_kind = 'agent') AS agent_suspended
     FROM batch_events AS e
+    CROSS JOIN (VALUES ('token', e.token_fingerprint), ('agent', e.agent_id)) AS s(kind, subject)
     JOIN enforcement AS x
-      ON x.subject_kind = 'token' AND x.subject = e.token_fingerprint AND x.valid_from_seq < e.store_seq
+      ON x.subject_kind = s.kind AND x.subject = s.subject AND x.valid_from_seq < e.store_seq
      AND (x.valid_to_seq IS NULL OR x.valid_to_seq > e.store_seq)
-),
-suspended AS (
-    SELECT DISTINCT e.event_id
-    FROM batch_events AS e
-    JOIN enforcement AS x
-      ON x.subject_kind = 'agent' AND x.subject = e.agent_id AND x.valid_from_seq < e.store_seq
-     AND (x.valid_to_seq IS NULL OR x.valid_to_seq > e.store_seq)
+    GROUP BY e.event_id
 )
 SELECT
     e.store_seq, e.event_id, e.received_at, e.occurred_at, e.tenant, e.agent_id, e.agent_version, e.agent_region,
@@ -53,11 +49,10 @@ SELECT
     e.error_code, e.resource_kind, e.resource_id, e.resource_region, e.data_region, e.token_fingerprint,
     e.parent_token_fingerprint, e.token_issuer, e.source_address, e.cost_amount, e.cost_currency,
     coalesce(f.flags, []::VARCHAR[]) AS flags, b.budget_pct,
-    r.event_id IS NOT NULL AS token_revoked, s.event_id IS NOT NULL AS agent_suspended,
+    coalesce(x.token_revoked, false) AS token_revoked, coalesce(x.agent_suspended, false) AS agent_suspended,
     NULL::DECIMAL(38, 9) AS agent_spend_day
 FROM batch_events AS e
 LEFT JOIN flagged AS f USING (event_id)
 LEFT JOIN budgeted AS b USING (event_id)
-LEFT JOIN revoked AS r USING (event_id)
-LEFT JOIN suspended AS s USING (event_id)
+LEFT JOIN stopped AS x USING (event_id)
 ORDER BY e.store_seq;
