@@ -62,16 +62,16 @@ from agenttrail.schemas.codec import Codec, control_codec, default_codec
 
 log = logging.getLogger("agenttrail.materializer")
 
-# Where a batch's time goes, accumulated in Materializer.timings (seconds, time.perf_counter);
-# each projection adds its own "project <name>" phase.
-# The first phases are this process's and add up to its run time ("decode here": batches decoded
-# in this process while the worker starts); decode / validate / arrow are the worker's (and those
-# "decode here" batches'), which overlap them. "worker cpu" is the worker's CPU time (not a phase).
 # DuckDB's planning and thread hand-offs dominate a statement over a few rows: a small batch
 # (a leaked token's single use) commits ~20% sooner on one thread, and leaves the other core to
 # the HTTP reads and the SDK beside it. Large batches keep every thread.
 SMALL_BATCH_THREADS = 1
 
+# Where a batch's time goes, accumulated in Materializer.timings (seconds, time.perf_counter);
+# each projection adds its own "project <name>" phase.
+# The first phases are this process's and add up to its run time ("decode here": batches decoded
+# in this process while the worker starts); decode / validate / arrow are the worker's (and those
+# "decode here" batches'), which overlap them. "worker cpu" is the worker's CPU time (not a phase).
 PHASES = ("poll", "submit", "decode here", "wait", "insert", "commit", "outbox", "decode", "validate", "arrow")
 WORKER_CPU = "worker cpu"
 
@@ -106,11 +106,11 @@ class Materializer:
         self._skew = timedelta(seconds=settings.future_skew_s)
         self._consumer: KafkaConsumer | None = None
         self._topic_ids: dict[str, str] = {}
-        self._next_seq = self._max(sql("last_store_seq")) + 1
-        self._next_quarantine = self._max(sql("last_quarantine_id")) + 1
-        self._next_outbox = self._max(sql("last_outbox_id")) + 1
-        [(threads,)] = con.execute("SELECT current_setting('threads')").fetchall()
-        self._threads_for = {False: int(threads), True: min(int(threads), SMALL_BATCH_THREADS)}
+        self._next_seq = self._int(sql("last_store_seq")) + 1
+        self._next_quarantine = self._int(sql("last_quarantine_id")) + 1
+        self._next_outbox = self._int(sql("last_outbox_id")) + 1
+        threads = self._int(sql("current_threads"))
+        self._threads_for = {False: threads, True: min(threads, SMALL_BATCH_THREADS)}
         self._small = False  # whether the connection runs on the small-batch thread count now
         self._publisher: Any = None
         self._outbox_dirty = True  # unknown at start: a crash may have left committed rows unpublished
@@ -391,7 +391,8 @@ class Materializer:
             if on_idle is not None:
                 on_idle(self.con, stopping=stopping)
 
-    def _max(self, query: str) -> int:
+    def _int(self, query: str) -> int:
+        """The one integer ``query`` selects, 0 for NULL (an empty table's max)."""
         [(value,)] = self.con.execute(query).fetchall()  # fetchall: DuckDB 2 refuses relations behind an open result
         return int(value) if value is not None else 0
 
