@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import UTC
 from typing import Any
 
 import duckdb
@@ -108,7 +107,7 @@ def enforcement_router(cursor_factory: Callable[[], duckdb.DuckDBPyConnection], 
         if notice is None:
             return {"fingerprint": fingerprint, "active": True}
         return _jsonable({"fingerprint": fingerprint, "active": False, "status": notice["status"],
-                          "revoked_at": notice["issued_at"].replace(tzinfo=UTC), "reason": notice["reason"],
+                          "revoked_at": notice["issued_at"], "reason": notice["reason"],
                           "rule_id": notice["rule_id"], "decided_by": notice["decided_by"], "root": notice["root"],
                           "tenant": notice["tenant"]})
 

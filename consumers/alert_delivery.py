@@ -61,7 +61,7 @@ def notice_records(notices: list[dict[str, Any]], topic: str) -> list[dict[str, 
     codec = revocation_codec()
     return [
         {"topic": topic, "key": notice_key(notice).encode("utf-8"),
-         "value": codec.encode({**notice, "issued_at": notice["issued_at"].replace(tzinfo=UTC)}),
+         "value": codec.encode(notice),
          "headers": [("delivery_id", notice["notice_id"]), ("status", notice["status"]), ("tenant", notice["tenant"])]}
         for notice in notices
     ]
