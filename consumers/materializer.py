@@ -47,7 +47,7 @@ from agenttrail.consumers.batch import (
 from agenttrail.consumers.control_intake import control_rows, store_control
 from agenttrail.consumers.decoding import Decoded
 from agenttrail.consumers.intake import conflict, quarantine_row
-from agenttrail.consumers.pipeline import DECODE_HERE_MAX, DecodePipeline, InFlight
+from agenttrail.consumers.pipeline import DECODE_HERE_MAX, WORKER_PHASES, DecodePipeline, InFlight
 from agenttrail.consumers.projections import default_projections
 from agenttrail.consumers.store import insert_new_events, sql
 from agenttrail.kafka import (
@@ -66,6 +66,12 @@ log = logging.getLogger("agenttrail.materializer")
 # (a leaked token's single use) commits ~20% sooner on one thread, and leaves the other core to
 # the HTTP reads and the SDK beside it. Large batches keep every thread.
 SMALL_BATCH_THREADS = 1
+
+# Overlapping batch N+1's decode with batch N's commit saves the decode's time from every cycle, but an
+# event then waits for one more commit before its own. Once the commit takes this many times as long as
+# the decode (every projection on: ~8x), that trade costs latency for little throughput, so the step
+# waits for the batch it just polled and commits it at once; without projections (~1x) it overlaps.
+OVERLAP_MAX_RATIO = 2.0
 
 # Where a batch's time goes, accumulated in Materializer.timings (seconds, time.perf_counter);
 # each projection adds its own "project <name>" phase.
@@ -112,6 +118,7 @@ class Materializer:
         threads = self._int(sql("current_threads"))
         self._threads_for = {False: threads, True: min(threads, SMALL_BATCH_THREADS)}
         self._small = False  # whether the connection runs on the small-batch thread count now
+        self._overlap = True  # whether the next batch's decode overlaps a commit (see OVERLAP_MAX_RATIO)
         self._publisher: Any = None
         self._outbox_dirty = True  # unknown at start: a crash may have left committed rows unpublished
         self._on_notices = on_notices
@@ -177,8 +184,9 @@ class Materializer:
         """Poll a batch, take the worker's result for the one before it, hand over the new one, commit.
 
         Returns the committed batch, or None when none was committed. While records keep
-        coming, one batch is in the worker between steps; a step that polls nothing commits
-        it, and a small batch decoded here commits in the step that polled it. A result is
+        coming and commits are quick (see OVERLAP_MAX_RATIO), one batch is in the worker
+        between steps; a step that polls nothing commits it. Otherwise, and for a small
+        batch decoded here, a step commits the batch it polled. A result is
         always taken before the next batch is sent, so the two processes never both write
         into a full socket. On any error the batches in flight are dropped and the consumer
         closed, so the next step() re-reads them from the committed offsets.
@@ -195,7 +203,7 @@ class Materializer:
                 control = [r for r in records if r.topic == self.control_topic]
                 actions = [r for r in records if r.topic != self.control_topic] if control else records
                 self._decoding.submit(actions, control)
-                if done is None and self._decoding.decoded_here:  # nothing to wait for: commit it now
+                if done is None and (self._decoding.decoded_here or not self._overlap):  # commit it now
                     done = self._decoding.take()
             result = None
             if done is not None:
@@ -237,7 +245,7 @@ class Materializer:
     def _commit(self, batch: InFlight, decoded: Decoded) -> BatchResult:
         """Store one decoded batch, its quarantine and its offsets in one transaction."""
         clock, timings = time.perf_counter, self.timings
-        t_insert = clock()
+        t_insert = t_begin = clock()
         table = decoded.events
         table = table.set_column(0, "store_seq", pc.add(table.column("store_seq"), self._next_seq))
         quarantined, duplicates = list(decoded.quarantine), decoded.duplicates
@@ -281,7 +289,8 @@ class Materializer:
             t_commit = clock()
             timings["insert"] += t_commit - t_insert
             tx.commit()
-            timings["commit"] += clock() - t_commit
+            t_end = clock()
+            timings["commit"] += t_end - t_commit
         except BaseException:
             tx.rollback()
             self._notices = []
@@ -289,6 +298,8 @@ class Materializer:
         if self._notices and self._on_notices is not None:
             self._on_notices(self._notices)
         self._notices = []
+        decode_s = sum(decoded.timings.get(phase, 0.0) for phase in WORKER_PHASES)
+        self._overlap = t_end - t_begin <= OVERLAP_MAX_RATIO * decode_s
         self._next_seq += decoded.events.num_rows + len(control)
         return BatchResult(batch.consumed, table.num_rows + control_table.num_rows, len(quarantined), duplicates)
 
