@@ -7,7 +7,7 @@ seed 1 and evaluated on other seeds (``agenttrail bench``, README "Anomaly detec
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -22,7 +22,9 @@ class SpikeSettings(BaseModel):
     ``floor``. A high quantile judges lumpy spend, such as purchases, against its own lumps,
     while a runaway's first buckets are too few to move it. Until an agent has
     ``min_history`` buckets of history the bar is ``cold_start`` instead, so a new agent
-    is judged against a fixed ceiling rather than against nothing.
+    is judged against a fixed ceiling rather than against nothing. With a ``lag``, the
+    window ends that many buckets before the one judged, so a slow rise is measured
+    against the level before it began rather than against its own first steps.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -30,6 +32,7 @@ class SpikeSettings(BaseModel):
     enabled: bool = True
     bucket_s: int = Field(default=60, ge=1, le=86_400)
     window: int = Field(default=30, ge=3, le=1000)
+    lag: int = Field(default=0, ge=0, le=1000)
     min_history: int = Field(default=10, ge=1)
     k: float = Field(default=6.0, gt=0)
     ratio: float = Field(default=4.0, ge=1)
@@ -91,8 +94,9 @@ class AnomalySettings(BaseModel):
     # Purchases come in lumps that no baseline of minutes describes: budgets cap them, and new_behaviour
     # flags an agent's first. A new agent's usage is capped by budgets (agent:*) and a generous ceiling.
     spend_spike: SpendSettings = SpendSettings(severity="critical", cold_start=5000.0, skip_actions=list(_SENSITIVE))
-    # Usage spend in five-minute buckets against its median: a slow creep no single minute gives away.
-    spend_drift: SpendSettings = SpendSettings(bucket_s=300, window=24, min_history=6, k=4.0, ratio=1.8,
+    # Usage spend in five-minute buckets against its median half an hour before: a slow creep no single
+    # minute gives away, and that would otherwise raise its own baseline (and its MAD) as it climbs.
+    spend_drift: SpendSettings = SpendSettings(bucket_s=300, window=24, lag=6, min_history=6, k=4.0, ratio=1.8,
                                                quantile=0.5, floor=0.3, cold_start=1e12, gap_s=1800,
                                                skip_actions=list(_SENSITIVE))
     # Counts are smooth, so a lower quantile is safe, and two runaway minutes do not raise the next bar.
@@ -101,3 +105,17 @@ class AnomalySettings(BaseModel):
     new_behaviour: NewBehaviourSettings = NewBehaviourSettings()
     token_origin: TokenOriginSettings = TokenOriginSettings()
     region_violation: RegionViolationSettings = RegionViolationSettings()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _over_tuned_defaults(cls, data: Any) -> Any:
+        """One env key (``AGENTTRAIL_ANOMALIES__SPEND_DRIFT__K=5``) changes one parameter: the detector's
+        other parameters keep the defaults tuned for it above, not the generic ones of its class."""
+        if not isinstance(data, dict):
+            return data
+        merged = dict(data)
+        for name, given in data.items():
+            field = cls.model_fields.get(name)
+            if field is not None and isinstance(given, dict) and isinstance(field.default, BaseModel):
+                merged[name] = {**field.default.model_dump(), **given}
+        return merged

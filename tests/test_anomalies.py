@@ -16,6 +16,7 @@ from typing import Any
 import duckdb
 import pytest
 
+from agenttrail.config import load_settings
 from agenttrail.consumers.store import open_store
 from tests.chain_events import T0, event, project, store_events
 
@@ -75,6 +76,18 @@ def test_an_anomaly_never_becomes_its_own_baseline(con: duckdb.DuckDBPyConnectio
     [spike] = flags(con, "rate_spike")
     assert spike["last_seen"] >= again[0]["occurred_at"], "the second loop is judged against the normal minutes"
     assert spike["hits"] == 8
+
+
+def test_a_slow_creep_raises_spend_drift_and_nothing_else(con: duckdb.DuckDBPyConnection) -> None:
+    # an hour at 0.30 USD a minute, then half an hour of extra calls ramping up to twice that again
+    creep = [at(60 + minute + j / 13, n=j, tag="creep", action_type="llm.call", cost_amount=Decimal("0.05"),
+                cost_currency="USD") for minute in range(30) for j in range(round(12 * minute / 30))]
+    store_events(con, [*steady(minutes=90), *creep])
+    project(con)
+    [drift] = flags(con, "spend_drift")
+    assert {f["kind"] for f in flags(con)} == {"spend_drift"}, "no single minute stands out"
+    assert T0 + timedelta(minutes=60) < drift["first_seen"] < T0 + timedelta(minutes=90)
+    assert drift["summary"].endswith("(usual 1.5)."), "judged against the hour before the ramp"
 
 
 def test_normal_spend_raises_nothing(con: duckdb.DuckDBPyConnection) -> None:
@@ -157,3 +170,12 @@ def test_flags_and_detector_state_do_not_depend_on_batch_boundaries(tmp_path: Pa
     assert tables[0] == tables[1] == tables[2]
     assert {row["kind"] for row in tables[0]["anomaly_flags"]} == {"spend_spike", "rate_spike", "failure_burst",
                                                               "new_behaviour"}
+
+
+def test_an_env_key_changes_one_detector_parameter_and_keeps_its_tuned_defaults(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    tuned = load_settings().anomalies.spend_drift
+    monkeypatch.setenv("AGENTTRAIL_ANOMALIES__SPEND_DRIFT__K", "5")
+    changed = load_settings().anomalies.spend_drift
+    assert changed.k == 5
+    assert changed.model_dump(exclude={"k"}) == tuned.model_dump(exclude={"k"}), "not the generic class defaults"

@@ -4,7 +4,7 @@
 kind               module                     raised when
 =================  =========================  ==============================================
 spend_spike        spend_spike.py             an agent's spend in a minute passes its bar
-spend_drift        spend_drift.py             the same in ten-minute buckets (slow creep)
+spend_drift        spend_drift.py             usage spend in 5-min buckets vs 30 min before
 rate_spike         rate_spike.py              an agent's actions in a minute pass their bar
 new_behaviour      new_behaviour.py           an agent's first ever action type or resource
 token_origin       token_origin.py            a token's first use from a region or address

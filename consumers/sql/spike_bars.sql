@@ -25,7 +25,7 @@ WITH past AS (
           UNION ALL
           SELECT detector, series, bucket, value, store_seq FROM spike_judged) AS h
       ON h.detector = r.detector AND h.series = r.series AND h.store_seq < r.first_seq
-     AND h.bucket BETWEEN r.bucket - k.window AND r.bucket - 1
+     AND h.bucket BETWEEN r.bucket - k.lag - k.window AND r.bucket - k.lag - 1
     GROUP BY ALL
 )
 SELECT p.*, coalesce(p.value > coalesce(x.bar, o.bar), false) AS passed
@@ -39,13 +39,13 @@ LEFT JOIN spike_opened AS o
 CREATE OR REPLACE TEMP TABLE spike_ready_bars AS
 WITH collected AS (
     SELECT r.detector, r.series, r.bucket,
-           least(k.window, greatest(0, r.bucket - r.series_first))
+           least(k.window, greatest(0, r.bucket - k.lag - r.series_first))
                - count(p.past_bucket) FILTER (WHERE p.passed) AS slots,
            coalesce(list(p.value) FILTER (WHERE p.value IS NOT NULL AND NOT p.passed), []::DOUBLE[]) AS busy
     FROM spike_ready AS r
     JOIN spike_params AS k USING (detector)
     LEFT JOIN spike_past AS p USING (detector, series, bucket)
-    GROUP BY r.detector, r.series, r.bucket, k.window, r.series_first
+    GROUP BY r.detector, r.series, r.bucket, k.window, k.lag, r.series_first
 ),
 stats AS (
     SELECT * EXCLUDE (busy), list_resize(busy, slots, 0.0) AS history FROM collected

@@ -45,4 +45,4 @@ ON CONFLICT (detector, series) DO UPDATE SET
 DELETE FROM anomaly_buckets AS b
 USING anomaly_series AS s, spike_params AS k
 WHERE s.detector = b.detector AND s.series = b.series AND k.detector = b.detector
-  AND b.bucket < s.frontier - k.window - 1;
+  AND b.bucket < s.frontier - k.lag - k.window - 1;
