@@ -54,6 +54,10 @@ class SpendSettings(SpikeSettings):
     skip_actions: list[str] = Field(default_factory=list)
 
 
+class SensitiveSettings(SpikeSettings):
+    sensitive_actions: list[str] = Field(default_factory=lambda: list(_SENSITIVE))
+
+
 class NoveltySettings(BaseModel):
     """Something never seen before for a key (an agent, a token), once the key has a history.
 
@@ -102,6 +106,10 @@ class AnomalySettings(BaseModel):
     # Counts are smooth, so a lower quantile is safe, and two runaway minutes do not raise the next bar.
     rate_spike: SpikeSettings = SpikeSettings(quantile=0.9, floor=30.0, cold_start=600.0)
     failure_burst: SpikeSettings = SpikeSettings(floor=5.0, cold_start=20.0)
+    # Five-minute counts of purchases, registrations, token issues and deploys: an agent that never buys
+    # has a bar of its floor, one that buys daily is judged against its own lumps.
+    sensitive_burst: SensitiveSettings = SensitiveSettings(bucket_s=300, window=24, min_history=3, floor=2.0,
+                                                           cold_start=30.0, gap_s=1800, severity="critical")
     new_behaviour: NewBehaviourSettings = NewBehaviourSettings()
     token_origin: TokenOriginSettings = TokenOriginSettings()
     region_violation: RegionViolationSettings = RegionViolationSettings()

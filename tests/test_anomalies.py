@@ -90,6 +90,20 @@ def test_a_slow_creep_raises_spend_drift_and_nothing_else(con: duckdb.DuckDBPyCo
     assert drift["summary"].endswith("(usual 1.5)."), "judged against the hour before the ramp"
 
 
+def test_a_second_spree_is_flagged_although_buying_is_no_longer_new(con: duckdb.DuckDBPyConnection) -> None:
+    def spree(start: int, tag: str) -> list[dict[str, Any]]:  # four plans in two minutes
+        return [at(start + i / 2, n=i, tag=tag, action_type="subscription.activate", cost_amount=Decimal("29.00"),
+                   cost_currency="USD") for i in range(4)]
+
+    first, second = spree(30, "first"), spree(80, "second")
+    store_events(con, sorted([*steady(minutes=90), *first, *second], key=lambda e: e["occurred_at"]))
+    project(con)
+    assert len(flags(con, "new_behaviour")) == 1, "buying is new only once"
+    bursts = flags(con, "sensitive_burst")
+    assert [b["first_seen"] for b in bursts] == [first[2]["occurred_at"], second[2]["occurred_at"]]
+    assert all(b["severity"] == "critical" for b in bursts)
+
+
 def test_normal_spend_raises_nothing(con: duckdb.DuckDBPyConnection) -> None:
     store_events(con, steady(minutes=60))
     project(con)

@@ -14,7 +14,7 @@ from agenttrail.output import render
 from agenttrail.schemas.control import AnomalyAcknowledged
 
 KINDS = ("spend_spike", "spend_drift", "rate_spike", "new_behaviour", "token_origin", "region_violation",
-         "failure_burst")
+         "failure_burst", "sensitive_burst")
 
 
 @click.group(invoke_without_command=True)

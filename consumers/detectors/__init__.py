@@ -10,6 +10,7 @@ new_behaviour      new_behaviour.py           an agent's first ever action type 
 token_origin       token_origin.py            a token's first use from a region or address
 region_violation   region_violation.py        an action outside the tenant's allowed regions
 failure_burst      failure_burst.py           an agent's failures and denials pass their bar
+sensitive_burst    sensitive_burst.py         its purchases, tokens, deploys in 5 min pass theirs
 =================  =========================  ==============================================
 
 Two engines do the work: ``spikes.py`` (robust baselines on time buckets) and
@@ -33,6 +34,7 @@ from agenttrail.consumers.detectors import (
     new_behaviour,
     rate_spike,
     region_violation,
+    sensitive_burst,
     spend_drift,
     spend_spike,
     token_origin,
@@ -48,7 +50,8 @@ class Detector(Protocol):
 
 def default_detectors(settings: AnomalySettings) -> list[Detector]:
     return [
-        Spikes([module.detector(settings) for module in (spend_spike, spend_drift, rate_spike, failure_burst)]),
+        Spikes([module.detector(settings) for module in (spend_spike, spend_drift, rate_spike, failure_burst,
+                                                         sensitive_burst)]),
         Novelty([module.detector(settings) for module in (new_behaviour, token_origin)]),
         region_violation.detector(settings),
     ]

@@ -32,7 +32,7 @@ class Spikes:
         self.detectors = [d for d in detectors if d.settings.enabled]
         # One row per detector (its settings, in the units the SQL wants) for the spike scripts to join.
         self._params = pa.Table.from_pylist([
-            {"detector": d.name, **d.settings.model_dump(exclude={"enabled", "skip_actions"}),
+            {"detector": d.name, **d.settings.model_dump(exclude={"enabled", "skip_actions", "sensitive_actions"}),
              "bucket_us": d.settings.bucket_s * 1_000_000, "gap_us": d.settings.gap_s * 1_000_000}
             for d in self.detectors
         ])

@@ -1,0 +1,15 @@
+"""(3b) Sensitive burst: an agent buying, registering, issuing tokens or deploying far more than usual.
+
+``new_behaviour`` flags an agent's first purchase; this flags the second spree too,
+and a spree by an agent that does buy, but never at that rate.
+"""
+
+from __future__ import annotations
+
+from agenttrail.anomaly_settings import AnomalySettings
+from agenttrail.consumers.detectors.spikes import SpikeDetector
+
+
+def detector(settings: AnomalySettings) -> SpikeDetector:
+    own = settings.sensitive_burst
+    return SpikeDetector("sensitive_burst", "points_sensitive", own, {"sensitive_actions": own.sensitive_actions})
