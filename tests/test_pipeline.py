@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -10,8 +11,9 @@ import duckdb
 import pytest
 
 from agenttrail import EventTooLargeError, Refusal, SecretInPayloadError, Settings
+from agenttrail.consumers.materializer import IDLE_CHECKPOINT_BYTES, Materializer
 from agenttrail.kafka import make_consumer, make_producer, partitions_for
-from tests.fixtures import FINGERPRINT_KEY, TrailFactory, materialize
+from tests.fixtures import FINGERPRINT_KEY, TrailFactory, materialize, stored_count
 
 
 def test_nested_actions_link_parent_trace_and_exact_cost(
@@ -268,3 +270,25 @@ def test_event_from_a_plain_kafka_python_and_fastavro_script_is_stored(
     assert materialize(settings, store, until=1) == 1
     assert store.execute("SELECT event_id, cost_amount FROM events").fetchall() == [
         ("from-a-plain-script", Decimal("0.0021"))]
+
+
+def test_an_idle_materializer_leaves_little_wal_to_checkpoint(
+    trail_factory: TrailFactory, settings: Settings, store: duckdb.DuckDBPyConnection
+) -> None:
+    """So DuckDB's own checkpoint, which stops every writer, rarely falls inside a batch's commit."""
+    trail, events = trail_factory(), 6000
+    for i in range(events):
+        with trail.action("llm.call", f"draft-{i}") as act:
+            act.set_cost("0.0042", "USD")
+    assert trail.flush(30)
+    wal = settings.db.with_name(settings.db.name + ".wal")
+    materializer = Materializer(settings, settings.bootstrap or "", store)
+    largest, idle, deadline = 0, False, time.monotonic() + 120
+    try:
+        while not idle and time.monotonic() < deadline:
+            idle = materializer.step() is None and stored_count(store) == events
+            largest = max(largest, wal.stat().st_size if wal.exists() else 0)
+    finally:
+        materializer.close()
+    assert largest >= IDLE_CHECKPOINT_BYTES, "the batches' commits filled the WAL"
+    assert not wal.exists() or wal.stat().st_size < IDLE_CHECKPOINT_BYTES, "an idle step checkpointed it"
