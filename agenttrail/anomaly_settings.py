@@ -100,16 +100,18 @@ class AnomalySettings(BaseModel):
     spend_spike: SpendSettings = SpendSettings(severity="critical", cold_start=5000.0, skip_actions=list(_SENSITIVE))
     # Usage spend in five-minute buckets against its median half an hour before: a slow creep no single
     # minute gives away, and that would otherwise raise its own baseline (and its MAD) as it climbs.
-    spend_drift: SpendSettings = SpendSettings(bucket_s=300, window=24, lag=6, min_history=6, k=4.0, ratio=1.8,
+    spend_drift: SpendSettings = SpendSettings(bucket_s=300, window=24, lag=6, min_history=5, k=4.0, ratio=1.8,
                                                quantile=0.5, floor=0.3, cold_start=1e12, gap_s=1800,
                                                skip_actions=list(_SENSITIVE))
     # Counts are smooth, so a lower quantile is safe, and two runaway minutes do not raise the next bar.
     rate_spike: SpikeSettings = SpikeSettings(quantile=0.9, floor=30.0, cold_start=600.0)
     failure_burst: SpikeSettings = SpikeSettings(floor=5.0, cold_start=20.0)
-    # Five-minute counts of purchases, registrations, token issues and deploys: an agent that never buys
-    # has a bar of its floor, one that buys daily is judged against its own lumps.
-    sensitive_burst: SensitiveSettings = SensitiveSettings(bucket_s=300, window=24, min_history=3, floor=2.0,
-                                                           cold_start=30.0, gap_s=1800, severity="critical")
+    # Ten-minute counts of purchases, registrations, token issues and deploys against their median: an
+    # agent that never buys has a bar of its floor, one that buys daily is judged against its own rate;
+    # a median, since one lump of an earlier spree left in the window would lift a high quantile.
+    sensitive_burst: SensitiveSettings = SensitiveSettings(bucket_s=600, window=12, min_history=3, quantile=0.5,
+                                                           floor=2.0, cold_start=60.0, gap_s=1800,
+                                                           severity="critical")
     new_behaviour: NewBehaviourSettings = NewBehaviourSettings()
     token_origin: TokenOriginSettings = TokenOriginSettings()
     region_violation: RegionViolationSettings = RegionViolationSettings()
