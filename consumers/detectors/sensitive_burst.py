@@ -1,7 +1,7 @@
 """(3b) Sensitive burst: an agent buying, registering, issuing tokens or deploying far more than usual.
 
-``new_behaviour`` flags an agent's first purchase; this flags the second spree too,
-and a spree by an agent that does buy, but never at that rate.
+``new_behaviour`` flags an agent's first purchase; this flags the second spree, and a
+spree by an agent that does buy, but never at that rate.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
--- Sensitive-burst points: every completed action of an agent, counting one when it is sensitive
--- ($sensitive_actions: buying, registering, issuing tokens, deploying) and zero otherwise, so an agent's
--- history starts with its first action and one that never buys has a baseline of zeros, not none.
+-- Sensitive-burst points: an agent's completed sensitive actions ($sensitive_actions: buying, registering,
+-- issuing tokens, deploying), one each. Its series starts at its first one, which is new_behaviour's to
+-- flag; the ones after are judged against its own rate. Only these events make points, so the detector
+-- costs next to nothing on a batch of model and tool calls.
 INSERT INTO spike_points
 SELECT $detector, tenant, agent_id, tenant || '/' || agent_id, 'agent:' || agent_id, 'sensitive actions',
-       store_seq, event_id, occurred_at, received_at, CASE WHEN list_contains($sensitive_actions, action_type)
-                                                           THEN 1 ELSE 0 END
+       store_seq, event_id, occurred_at, received_at, 1
 FROM batch_events
-WHERE phase = 'completed';
+WHERE phase = 'completed' AND list_contains($sensitive_actions, action_type);
