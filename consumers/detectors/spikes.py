@@ -18,6 +18,8 @@ from agenttrail.anomaly_settings import SpikeSettings
 from agenttrail.consumers.scripts import run_script, scalar
 from agenttrail.consumers.store import sql
 
+_ENGINE_SETTINGS = set(SpikeSettings.model_fields) - {"enabled"}
+
 
 @dataclass(frozen=True)
 class SpikeDetector:
@@ -30,9 +32,10 @@ class SpikeDetector:
 class Spikes:
     def __init__(self, detectors: list[SpikeDetector]) -> None:
         self.detectors = [d for d in detectors if d.settings.enabled]
-        # One row per detector (its settings, in the units the SQL wants) for the spike scripts to join.
+        # One row per detector (the engine's settings, in the units the SQL wants) for the spike scripts to
+        # join; what a subclass adds (the actions a points script reads) is that script's parameter.
         self._params = pa.Table.from_pylist([
-            {"detector": d.name, **d.settings.model_dump(exclude={"enabled", "skip_actions", "sensitive_actions"}),
+            {"detector": d.name, **d.settings.model_dump(include=_ENGINE_SETTINGS),
              "bucket_us": d.settings.bucket_s * 1_000_000, "gap_us": d.settings.gap_s * 1_000_000}
             for d in self.detectors
         ])
