@@ -5,6 +5,8 @@ CREATE TABLE IF NOT EXISTS store_meta (
 );
 
 -- One row per accepted event, in the store's total order (store_seq), raw bytes kept as evidence.
+-- raw is zstd-compressed: DuckDB's default for it (dict_fsst) made a checkpoint of 60,000 events
+-- 0.55 s and 34 MB, zstd 0.39 s and 22 MB; a checkpoint stops every writer (see the README).
 -- event_id is unique through event_keys (stores made before schema version 2 also have a primary key here).
 CREATE TABLE IF NOT EXISTS events (
     store_seq                BIGINT NOT NULL,
@@ -55,7 +57,7 @@ CREATE TABLE IF NOT EXISTS events (
     kafka_topic              VARCHAR NOT NULL,
     kafka_partition          INTEGER NOT NULL,
     kafka_offset             BIGINT NOT NULL,
-    raw                      BLOB NOT NULL
+    raw                      BLOB NOT NULL USING COMPRESSION zstd
 );
 
 -- Every stored event id, with the hash of its bytes: the idempotence key. An index on this narrow
