@@ -36,6 +36,9 @@ from agenttrail._exceptions import (
 from agenttrail.consumers.policy import backtest, parse_rules
 from agenttrail.enforcement_api import Publish, enforcement_router
 from agenttrail.enforcement_state import EnforcementState
+from agenttrail.health import HealthMonitor
+from agenttrail.health_api import health_router
+from agenttrail.metrics import ServiceMetrics
 from agenttrail.output import render, to_records
 from agenttrail.queries import list_queries, run_query, run_sql
 from agenttrail.schemas.control import parse_payload
@@ -68,7 +71,9 @@ class BacktestRequest(BaseModel):
 def create_app(cursor_factory: Callable[[], duckdb.DuckDBPyConnection], *, token_sha256: str | None,
                auth_reads: bool, stats: Callable[[], dict[str, Any]] | None = None,
                publish: Publish | None = None, fingerprint: Callable[[str], str] | None = None,
-               enforcement: EnforcementState | None = None) -> FastAPI:
+               enforcement: EnforcementState | None = None, monitor: HealthMonitor | None = None,
+               metrics: ServiceMetrics | None = None,
+               materializer_error: Callable[[], BaseException | None] = lambda: None) -> FastAPI:
     """``cursor_factory`` gives a fresh read cursor per request; the API token guards writes (and reads with auth).
 
     The app holds only the token's SHA-256 (hex), and compares the hash of what a request
@@ -76,6 +81,7 @@ def create_app(cursor_factory: Callable[[], duckdb.DuckDBPyConnection], *, token
     event (fail-closed); without it the write endpoints answer 503. ``fingerprint`` turns a raw
     token posted to ``/v1/revoke`` into our keyed fingerprint. ``enforcement``, kept current by the
     materializer, answers token status without a query; without it every status is read from the database.
+    ``monitor`` and ``metrics`` add ``/readyz``, ``/metrics`` and ``/v1/status`` (``agenttrail.health_api``).
     """
     app = FastAPI(title="AgentTrail", version="0.1.0", docs_url="/docs", redoc_url=None)
     expected = bytes.fromhex(token_sha256) if token_sha256 else None
@@ -89,6 +95,8 @@ def create_app(cursor_factory: Callable[[], duckdb.DuckDBPyConnection], *, token
     reads = [Depends(require_token)] if auth_reads else []
     app.include_router(enforcement_router(cursor_factory, writes=[Depends(require_token)], reads=reads,
                                           publish=publish, fingerprint=fingerprint, enforcement=enforcement))
+    if monitor is not None and metrics is not None:
+        app.include_router(health_router(monitor, metrics, stats or dict, materializer_error, reads=reads))
 
     @app.exception_handler(AgentTrailError)
     async def explain(_: Request, exc: AgentTrailError) -> JSONResponse:

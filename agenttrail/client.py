@@ -8,16 +8,20 @@ runs (no HTTP), opening the file fails with a sentence naming that process.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import httpx
 import pyarrow as pa
 import pyarrow.ipc
 
-from agenttrail._exceptions import QueryError, ServerError
+from agenttrail._exceptions import BrokerUnavailableError, QueryError, ServerError
 from agenttrail.api import ARROW_STREAM
+from agenttrail.broker import resolve_bootstrap
 from agenttrail.config import Settings
+from agenttrail.consumers.materializer import Materializer
 from agenttrail.consumers.store import open_store, restrict_to_reading
+from agenttrail.health import measure, measure_once, problems, report
 from agenttrail.queries import run_query, run_sql
 from agenttrail.runtime import read_live_state
 
@@ -54,9 +58,30 @@ class QueryClient:
         clean = {k: str(v) for k, v in params.items() if v is not None}
         return self._request("GET", path, params=clean)
 
+    def status(self) -> dict[str, Any]:
+        """What ``GET /v1/status`` answers; with no server, measured now from the file and the broker."""
+        if self.server_url:
+            return dict(self._send("GET", "/v1/status", accept="application/json").json())
+        with self._open() as con:
+            try:
+                bootstrap = resolve_bootstrap(self.settings)
+            except BrokerUnavailableError as exc:
+                snapshot = measure(con, partial(_raise, exc))
+            else:
+                snapshot = measure_once(self.settings, bootstrap, con, Materializer.topics_for(self.settings))
+        stopped = (f"No agenttrail serve is running for {self.settings.db}: start one, or `agenttrail consume` "
+                   "with a broker of your own.")
+        found = problems(snapshot, max_lag=self.settings.max_lag, max_age_s=60, materializer_problem=stopped)
+        return report(snapshot, found, max_lag=self.settings.max_lag, materializer="not running", pipeline={})
+
     def _request(self, method: str, path: str, *, params: dict[str, str] | None = None,
                  json: dict[str, Any] | None = None, timeout: float | None = 60) -> pa.Table:
-        headers = {"Accept": ARROW_STREAM}
+        response = self._send(method, path, accept=ARROW_STREAM, params=params, json=json, timeout=timeout)
+        return pa.ipc.open_stream(response.content).read_all()
+
+    def _send(self, method: str, path: str, *, accept: str, params: dict[str, str] | None = None,
+              json: dict[str, Any] | None = None, timeout: float | None = 60) -> httpx.Response:
+        headers = {"Accept": accept}
         if self.settings.api_token is not None:
             headers["Authorization"] = f"Bearer {self.settings.api_token.get_secret_value()}"
         try:
@@ -72,4 +97,8 @@ class QueryClient:
             detail = response.json().get("detail", response.text) if response.headers.get(
                 "content-type", "").startswith("application/json") else response.text
             raise QueryError(str(detail))
-        return pa.ipc.open_stream(response.content).read_all()
+        return response
+
+
+def _raise(error: Exception) -> dict[tuple[str, int], int]:
+    raise error

@@ -91,6 +91,10 @@ class Settings(BaseSettings):
     # Decode in a second process; it only pays with a core to spare, so not on one CPU.
     decode_worker: bool = Field(default_factory=lambda: (os.cpu_count() or 1) > 1)
 
+    # Health (agenttrail/health.py): /readyz fails while more than max_lag records wait unread.
+    max_lag: int = Field(default=50_000, ge=0)
+    health_interval_s: float = Field(default=2.0, gt=0)
+
     # Alert delivery: AGENTTRAIL_WEBHOOKS is a JSON list of {name, url, secret, format, kinds}.
     webhooks: list[WebhookEndpoint] = Field(default_factory=list)
     webhook_max_attempts: int = Field(default=8, ge=1)

@@ -14,6 +14,7 @@ import secrets
 import socket
 import threading
 import time
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -29,7 +30,9 @@ from agenttrail.consumers.alert_delivery import notice_records, standing_notices
 from agenttrail.consumers.materializer import BatchResult, Materializer
 from agenttrail.consumers.store import open_store, restrict_to_reading
 from agenttrail.enforcement_state import EnforcementState
+from agenttrail.health import HealthMonitor
 from agenttrail.kafka import ensure_topics, make_producer, send_and_wait
+from agenttrail.metrics import ServiceMetrics
 from agenttrail.producers.control import publish_control
 from agenttrail.runtime import remove_state, write_state
 from agenttrail.schemas.control import ControlEvent, ControlPayload
@@ -52,12 +55,14 @@ class Pipeline:
     """A materializer on its own thread; ``error`` holds what stopped it, if anything did."""
 
     def __init__(self, settings: Settings, bootstrap: str, con: duckdb.DuckDBPyConnection, *,
-                 enforcement: EnforcementState | None = None) -> None:
-        """``enforcement``, when given, follows every committed batch's revocation notices."""
+                 enforcement: EnforcementState | None = None,
+                 observe: Callable[[BatchResult], None] | None = None) -> None:
+        """``enforcement``, when given, follows every batch's revocation notices; ``observe`` sees every batch."""
         self.materializer = Materializer(settings, bootstrap, con,
                                          on_notices=enforcement.apply if enforcement is not None else None)
         self.stats = PipelineStats()
         self.error: BaseException | None = None
+        self._observe = observe
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="agenttrail-materializer", daemon=True)
 
@@ -110,6 +115,8 @@ class Pipeline:
         self.stats.quarantined += result.quarantined
         self.stats.duplicates += result.duplicates
         self.stats.batches += 1
+        if self._observe is not None:
+            self._observe(result)
 
 
 def owned_bootstrap(settings: Settings, stack: ExitStack) -> str:
@@ -184,7 +191,12 @@ def serve(settings: Settings, *, auth_reads: bool, announce: Any = print) -> Non
             announce(f"Published the {republished} revocations and suspensions in force again.")
         enforcement = EnforcementState()
         enforcement.apply(standing)
-        pipeline = Pipeline(settings, bootstrap, con, enforcement=enforcement).start()
+        monitor = HealthMonitor(settings, bootstrap, con.cursor, Materializer.topics_for(settings)).start()
+        stack.callback(monitor.stop)
+        # The lambdas read `pipeline` when Prometheus scrapes, by which time it exists.
+        metrics = ServiceMetrics(lambda: asdict(pipeline.stats), monitor, lambda: pipeline.error)
+        pipeline = Pipeline(settings, bootstrap, con, enforcement=enforcement,
+                            observe=lambda r: metrics.observe_revocations(r.received_at, r.notices)).start()
         stack.callback(pipeline.stop)
         start_webhooks(settings, con, stack)
         token_sha256 = settings.api_token_hash()
@@ -199,7 +211,8 @@ def serve(settings: Settings, *, auth_reads: bool, announce: Any = print) -> Non
         fingerprinter = Fingerprinter(settings.fingerprint_key, settings.fingerprint_key_id)
         app = create_app(con.cursor, token_sha256=token_sha256, auth_reads=auth_reads,
                          stats=lambda: asdict(pipeline.stats), publish=publish, fingerprint=fingerprinter.fingerprint,
-                         enforcement=enforcement)
+                         enforcement=enforcement, monitor=monitor, metrics=metrics,
+                         materializer_error=lambda: pipeline.error)
         sock = socket.create_server((settings.host, settings.port))
         # Accepted connections inherit this. Without it a kept-alive client (a gateway polling token
         # status) waited ~40 ms per answer: Nagle's algorithm held the body for the delayed ACK.

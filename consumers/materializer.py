@@ -95,6 +95,8 @@ class BatchResult:
     stored: int
     quarantined: int
     duplicates: int
+    received_at: datetime  # when the batch was polled
+    notices: int = 0  # revocations and suspensions it put in force (or lifted)
 
 
 class Materializer:
@@ -115,7 +117,7 @@ class Materializer:
         self.projections = list(default_projections(settings) if projections is None else projections)
         self.codec = codec or default_codec()
         self.control_topic = settings.topic("control")
-        self.topics = [settings.topic("actions"), self.control_topic]
+        self.topics = self.topics_for(settings)
         self._skew = timedelta(seconds=settings.future_skew_s)
         self._consumer: KafkaConsumer | None = None
         self._topic_ids: dict[str, str] = {}
@@ -304,13 +306,19 @@ class Materializer:
             tx.rollback()
             self._notices = []
             raise
-        if self._notices and self._on_notices is not None:
-            self._on_notices(self._notices)
-        self._notices = []
+        notices, self._notices = self._notices, []
+        if notices and self._on_notices is not None:
+            self._on_notices(notices)
         decode_s = sum(decoded.timings.get(phase, 0.0) for phase in WORKER_PHASES)
         self._overlap = t_end - t_begin <= OVERLAP_MAX_RATIO * decode_s
         self._next_seq += decoded.events.num_rows + len(control)
-        return BatchResult(batch.consumed, table.num_rows + control_table.num_rows, len(quarantined), duplicates)
+        return BatchResult(batch.consumed, table.num_rows + control_table.num_rows, len(quarantined), duplicates,
+                           batch.received_at, len(notices))
+
+    @staticmethod
+    def topics_for(settings: Settings) -> list[str]:
+        """The topics a materializer reads: actions, then control."""
+        return [settings.topic("actions"), settings.topic("control")]
 
     def _use_threads(self, *, small: bool) -> None:
         """DuckDB's thread count for the next transaction (a database-wide setting, changed only when it must)."""

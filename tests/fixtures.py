@@ -212,14 +212,13 @@ ServeFactory = Callable[..., Served]
 
 @pytest.fixture
 def serve_factory(tmp_path: Path) -> Iterator[ServeFactory]:
-    """Start `agenttrail serve` (own embedded broker, database in tmp_path) with extra env; stopped with SIGTERM."""
+    """Start `agenttrail serve` (its own embedded broker unless the env names one) in tmp_path; SIGTERM stops it."""
     started: list[Served] = []
 
     def start(**extra_env: str) -> Served:
-        env = os.environ | {"AGENTTRAIL_FINGERPRINT_KEY": FINGERPRINT_KEY,
-                            "AGENTTRAIL_API_TOKEN": "admin-token-for-tests", "AGENTTRAIL_TOPIC_PREFIX": "served",
-                            **extra_env}
-        env.pop("AGENTTRAIL_BOOTSTRAP", None)
+        env = {k: v for k, v in os.environ.items() if k != "AGENTTRAIL_BOOTSTRAP"} | {
+            "AGENTTRAIL_FINGERPRINT_KEY": FINGERPRINT_KEY, "AGENTTRAIL_API_TOKEN": "admin-token-for-tests",
+            "AGENTTRAIL_TOPIC_PREFIX": "served", **extra_env}
         process = subprocess.Popen([sys.executable, "-m", "agenttrail.cli", "serve", "--port", "0"], cwd=tmp_path,
                                    env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         state_file = tmp_path / "agenttrail.server.json"
@@ -246,6 +245,24 @@ def served(serve_factory: ServeFactory) -> Iterator[tuple[Path, dict[str, str]]]
     server.stop()
     assert not (server.workdir / "agenttrail.server.json").exists(), "state files left behind"
     assert not (server.workdir / "agenttrail.broker.json").exists(), "state files left behind"
+
+
+def client_settings(server: Served) -> Settings:
+    """Settings for an SDK or CLI in this process that talks to ``server``'s broker, topics and database."""
+    state = read_live_state(server.workdir / "agenttrail.server.json") or {}
+    return load_settings(bootstrap=state["bootstrap"], fingerprint_key=FINGERPRINT_KEY, topic_prefix="served",
+                         spool_dir=server.workdir / "spool", db=server.workdir / "agenttrail.duckdb")
+
+
+def wait_for(check: Callable[[], Any], what: str, timeout: float = 30) -> Any:
+    """``check()``'s first truthy answer, asked every 0.1 s; fails the test after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.1)
+    pytest.fail(f"timed out waiting for {what}")
 
 
 @dataclass

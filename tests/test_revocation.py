@@ -10,29 +10,22 @@ from __future__ import annotations
 import json
 import subprocess
 import time
-from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
 
 from agenttrail import TokenRevokedError
-from agenttrail.config import Settings, load_settings
+from agenttrail.config import Settings
 from agenttrail.kafka import make_consumer, partitions_for
 from agenttrail.producers.trail import Trail, connect
 from agenttrail.schemas.codec import revocation_codec
-from tests.fixtures import FINGERPRINT_KEY, Receiver, Served, ServeFactory
+from tests.fixtures import Receiver, Served, ServeFactory, client_settings, wait_for
 from tests.test_cli import agenttrail
 
 ISSUER = "https://idp.acme.example"
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 ROOT_TOKEN, CHILD_TOKEN, GRANDCHILD_TOKEN = ("at_root_" + "r" * 24, "at_child_" + "c" * 24, "at_grand_" + "g" * 24)
-
-
-def client_settings(server: Served) -> Settings:
-    state = json.loads((server.workdir / "agenttrail.server.json").read_text())
-    return load_settings(bootstrap=state["bootstrap"], fingerprint_key=FINGERPRINT_KEY, topic_prefix="served",
-                         spool_dir=server.workdir / "spool", db=server.workdir / "agenttrail.duckdb")
 
 
 def issue(trail: Trail, raw: str, parent: str | None) -> str:
@@ -50,16 +43,6 @@ def delegated_lineage(settings: Settings) -> list[str]:
                     issue(scraper, GRANDCHILD_TOKEN, CHILD_TOKEN)]
     planner.close()
     return fingerprints
-
-
-def wait_for(check: Callable[[], Any], what: str, timeout: float = 30) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.1)
-    pytest.fail(f"timed out waiting for {what}")
 
 
 def token_status(server: Served, fingerprint: str, *, lineage: bool = False) -> dict[str, Any]:

@@ -6,6 +6,7 @@ import signal
 from typing import Any
 
 import click
+from rich.markup import escape
 
 from agenttrail._exceptions import AgentTrailError
 from agenttrail.broker import EmbeddedBroker
@@ -72,6 +73,58 @@ def consume(ctx: click.Context, **options: Any) -> None:
     _stop_on_sigterm()
     settings = settings_from(ctx, **options)
     run_consume(settings, resolve_bootstrap(settings))
+
+
+@click.command()
+@kafka_options
+@click.option("--json", "as_json", is_flag=True, help="Print the whole status document as JSON.")
+@click.pass_context
+def status(ctx: click.Context, as_json: bool, **options: Any) -> None:
+    """Is the service keeping up? Readiness, broker, consumer lag per partition, freshness.
+
+    Asks the running `agenttrail serve` (what GET /v1/status answers); with no
+    server, measures the database file and the broker now. Exits 1 when the
+    service is not ready, so a script or cron job can act on it.
+
+    \b
+    Examples:
+      agenttrail status
+      agenttrail status --json | jq '.partitions[] | select(.lag > 0)'
+    """
+    import json
+
+    from agenttrail.client import QueryClient
+
+    doc = QueryClient(settings_from(ctx, **options)).status()
+    if as_json:
+        click.echo(json.dumps(doc, indent=2, default=str))
+    else:
+        _print_status(doc)
+    if not doc["ready"]:
+        ctx.exit(1)
+
+
+def _print_status(doc: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    table = Table("check", "value", show_header=False, box=None)
+    table.add_row("ready", "[green]yes[/]" if doc["ready"] else "[red]no[/]")
+    table.add_row("broker", "reachable" if doc.get("broker_reachable") else "[red]not reachable[/]")
+    table.add_row("materializer", str(doc["materializer"]))
+    table.add_row("lag", f"{doc.get('lag', 0):,} records (ready while at most {doc['max_lag']:,})")
+    for p in doc.get("partitions", []):
+        table.add_row(escape(f"  {p['topic']}[{p['partition']}]"), f"{p['lag']:,} behind (end {p['end_offset']:,}, "
+                      f"stored up to {p['next_offset']:,})")
+    freshness = doc.get("freshness_s")
+    table.add_row("freshness", "no events stored" if freshness is None else
+                  f"newest event received {freshness:,.1f} s ago")
+    for reason, count in (doc.get("quarantined") or {}).items():
+        table.add_row(f"quarantined: {reason}", f"{count:,}")
+    for d in doc.get("deliveries", []):
+        table.add_row(f"webhook {d['endpoint']}: {d['status']}", f"{d['count']:,}")
+    for problem in doc["problems"]:
+        table.add_row("[red]problem[/]", escape(problem))
+    console.print(table)
 
 
 @click.command()
