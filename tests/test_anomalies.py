@@ -141,8 +141,23 @@ def test_new_behaviour_is_flagged_only_after_the_agent_has_a_history(con: duckdb
     [flag] = flags(con, "new_behaviour")
     assert flag["severity"] == "critical", "a new sensitive action is critical"
     assert flag["summary"] == "Agent billing-bot did subscription.activate for the first time."
-    assert flag["hits"] == 3, "the new API and tool call join the episode; the second subscription is not new"
-    assert flag["evidence_event_ids"] == [late[0]["event_id"], late[1]["event_id"], chainless["event_id"]]
+    assert flag["hits"] == 4, "the new API and tool call join the episode, and so does the second subscription"
+    assert flag["evidence_event_ids"] == [e["event_id"] for e in (*late, chainless)]
+
+
+def test_a_new_behaviour_flag_holds_its_repeats_for_the_gap_and_then_closes(con: duckdb.DuckDBPyConnection) -> None:
+    def spree(start: float, tag: str) -> list[dict[str, Any]]:  # four plans in two minutes
+        return [at(start + i / 2, n=i, tag=tag, action_type="subscription.activate", cost_amount=Decimal("29.00"),
+                   cost_currency="USD") for i in range(4)]
+
+    first, soon, much_later = spree(30, "first"), spree(36, "soon"), spree(60, "later")
+    store_events(con, sorted([*steady(minutes=70), *first, *soon, *much_later], key=lambda e: e["occurred_at"]))
+    project(con)
+    [flag] = flags(con, "new_behaviour")
+    within_gap = [e for e in (*first, *soon) if e["occurred_at"] - first[0]["occurred_at"] <= timedelta(minutes=10)]
+    assert flag["evidence_event_ids"] == [e["event_id"] for e in within_gap], "a second spree six minutes on"
+    assert flag["last_seen"] == soon[-1]["occurred_at"] and flag["hits"] == 8
+    assert flag["summary"] == "Agent billing-bot did subscription.activate for the first time."
 
 
 def test_a_token_used_from_a_new_region_and_address_is_flagged(con: duckdb.DuckDBPyConnection) -> None:
@@ -170,8 +185,9 @@ def test_flags_and_detector_state_do_not_depend_on_batch_boundaries(tmp_path: Pa
     start = 12  # minutes of history: enough for a baseline (min_history 10)
     runaway = [at(start + i / 40, n=i, action_type="llm.call", cost_amount=Decimal("0.07"),
                   cost_currency="USD", outcome="failure" if i % 3 else "success") for i in range(80)]
-    rows = [*steady(minutes=start, per_minute=3), *runaway,
-            at(start + 3, action_type="deploy.release", resource_kind="service", resource_id="api")]
+    deploys = [at(start + 3 + i / 5, n=i, tag="deploy", action_type="deploy.release", resource_kind="service",
+                  resource_id="api") for i in range(6)]  # new, then repeated: the repeats extend its flag
+    rows = [*steady(minutes=start, per_minute=3), *runaway, *deploys]
     tables = []
     for batch_size in (2, 13, 5000):
         con = open_store(tmp_path / f"b{batch_size}.duckdb")

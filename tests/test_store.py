@@ -24,3 +24,17 @@ def test_a_version_1_store_gets_its_event_ids_as_idempotence_keys(tmp_path: Path
         assert con.execute("SELECT value FROM store_meta WHERE key = 'schema_version'").fetchone() == (
             SCHEMA_VERSION,)
         con.close()
+
+
+def test_a_store_from_before_novelty_repeats_gains_their_columns_and_keeps_its_rows(tmp_path: Path) -> None:
+    path = tmp_path / "old.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE anomaly_seen (detector VARCHAR NOT NULL, key VARCHAR NOT NULL, what VARCHAR NOT NULL, "
+                "first_seq BIGINT NOT NULL, PRIMARY KEY (detector, key, what))")
+    con.execute("INSERT INTO anomaly_seen VALUES ('new_behaviour', 'acme/bot', 'action llm.call', 7)")
+    con.close()
+
+    con = open_store(path)
+    assert con.execute("SELECT * FROM anomaly_seen").fetchall() == [
+        ("new_behaviour", "acme/bot", "action llm.call", 7, None, None)], "an old row is never a repeat's first"
+    con.close()
