@@ -38,7 +38,8 @@ no foreign exception type leaks through the public API.
     │   ├── ReadOnlyQueryError       not exactly one read-only SELECT
     │   ├── QueryParameterError      a parameter is missing, unknown or malformed
     │   └── EventNotFoundError       no stored event has the id asked for
-    └── ServerError                  the agenttrail server answered with an error
+    ├── ServerError                  the agenttrail server answered with an error
+    └── ExportError                  an export cannot be delivered, or its cursor not kept
 """
 
 from __future__ import annotations
@@ -174,3 +175,7 @@ class EventNotFoundError(QueryError):
 
 class ServerError(AgentTrailError):
     pass
+
+
+class ExportError(AgentTrailError):
+    """An export's receiver or file refused a chunk, or its cursor file cannot be read or written."""

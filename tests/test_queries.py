@@ -27,6 +27,7 @@ from tests.chain_events import project
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)  # safely in the past, for relative --since
 SHIPPED = {
     "trail",
+    "export_events",
     "events_by_tenant",
     "spend_by_agent",
     "quarantine",

@@ -21,6 +21,7 @@ from agenttrail.cli import (
     budgets,
     chains,
     enforcement,
+    exporting,
     governance,
     integrity,
     policy,
@@ -74,7 +75,7 @@ for _command in (
     policy.policy, enforcement.revoke, enforcement.suspend, enforcement.reinstate, enforcement.token,
     enforcement.revocations,
     integrity.verify, integrity.prove, integrity.verify_proof, integrity.archive_command,
-    integrity.restore_command, integrity.keys,
+    integrity.restore_command, integrity.keys, exporting.export_command,
 ):
     cli.add_command(_command)
 
