@@ -33,6 +33,7 @@ from agenttrail._exceptions import (
     QueryError,
     UnknownQueryError,
 )
+from agenttrail.access_log import ROWS_HEADER, AccessRecorder, record_reads
 from agenttrail.consumers.policy import backtest, parse_rules
 from agenttrail.enforcement_api import Publish, enforcement_router
 from agenttrail.enforcement_state import EnforcementState
@@ -41,7 +42,7 @@ from agenttrail.health_api import health_router
 from agenttrail.metrics import ServiceMetrics
 from agenttrail.output import render, to_records
 from agenttrail.queries import list_queries, run_query, run_sql
-from agenttrail.schemas.control import parse_payload
+from agenttrail.schemas.control import TrailRead, parse_payload
 
 ARROW_STREAM = "application/vnd.apache.arrow.stream"
 
@@ -73,7 +74,8 @@ def create_app(cursor_factory: Callable[[], duckdb.DuckDBPyConnection], *, token
                publish: Publish | None = None, fingerprint: Callable[[str], str] | None = None,
                enforcement: EnforcementState | None = None, monitor: HealthMonitor | None = None,
                metrics: ServiceMetrics | None = None,
-               materializer_error: Callable[[], BaseException | None] = lambda: None) -> FastAPI:
+               materializer_error: Callable[[], BaseException | None] = lambda: None,
+               recorder: AccessRecorder | None = None) -> FastAPI:
     """``cursor_factory`` gives a fresh read cursor per request; the API token guards writes (and reads with auth).
 
     The app holds only the token's SHA-256 (hex), and compares the hash of what a request
@@ -82,6 +84,8 @@ def create_app(cursor_factory: Callable[[], duckdb.DuckDBPyConnection], *, token
     token posted to ``/v1/revoke`` into our keyed fingerprint. ``enforcement``, kept current by the
     materializer, answers token status without a query; without it every status is read from the database.
     ``monitor`` and ``metrics`` add ``/readyz``, ``/metrics`` and ``/v1/status`` (``agenttrail.health_api``).
+    ``recorder`` records every read of trail data, and withholds the answer when it cannot
+    (``agenttrail.access_log``).
     """
     app = FastAPI(title="AgentTrail", version="0.1.0", docs_url="/docs", redoc_url=None)
     expected = bytes.fromhex(token_sha256) if token_sha256 else None
@@ -95,6 +99,8 @@ def create_app(cursor_factory: Callable[[], duckdb.DuckDBPyConnection], *, token
     reads = [Depends(require_token)] if auth_reads else []
     app.include_router(enforcement_router(cursor_factory, writes=[Depends(require_token)], reads=reads,
                                           publish=publish, fingerprint=fingerprint, enforcement=enforcement))
+    if recorder is not None:
+        record_reads(app, recorder)
     if monitor is not None and metrics is not None:
         app.include_router(health_router(monitor, metrics, stats or dict, materializer_error, reads=reads))
 
@@ -127,6 +133,8 @@ def create_app(cursor_factory: Callable[[], duckdb.DuckDBPyConnection], *, token
         if publish is None:
             raise HTTPException(status_code=503, detail="This server records no control events.")
         payload = parse_payload(kind, json.dumps(change.payload))
+        if isinstance(payload, TrailRead):
+            raise HTTPException(status_code=400, detail="Reads are recorded by the server itself, never posted.")
         event = publish(change.tenant, payload, change.actor, change.reason)
         return {"event_id": event.event_id, "kind": event.kind, "tenant": event.tenant}
 
@@ -151,13 +159,15 @@ def create_app(cursor_factory: Callable[[], duckdb.DuckDBPyConnection], *, token
 
 
 def _respond(table: pa.Table, request: Request, fmt: str) -> Response:
+    """``table`` as the client asked; the row count travels in a header for the record of this read."""
+    rows = {ROWS_HEADER: str(table.num_rows)}
     if ARROW_STREAM in request.headers.get("accept", ""):
         sink = io.BytesIO()
         with pa.ipc.new_stream(sink, table.schema) as writer:
             writer.write_table(table)
-        return Response(sink.getvalue(), media_type=ARROW_STREAM)
+        return Response(sink.getvalue(), media_type=ARROW_STREAM, headers=rows)
     if fmt == "csv":
         text = io.StringIO()
         render(table, "csv", stream=text)
-        return Response(text.getvalue(), media_type="text/csv")
-    return JSONResponse(to_records(table))
+        return Response(text.getvalue(), media_type="text/csv", headers=rows)
+    return JSONResponse(to_records(table), headers=rows)

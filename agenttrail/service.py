@@ -23,6 +23,7 @@ import duckdb
 import uvicorn
 
 from agenttrail._exceptions import AgentTrailError, BrokerUnavailableError, MaterializerError
+from agenttrail.access_log import AccessRecorder
 from agenttrail.api import create_app
 from agenttrail.broker import EmbeddedBroker
 from agenttrail.config import Settings
@@ -209,10 +210,12 @@ def serve(settings: Settings, *, auth_reads: bool, announce: Any = print) -> Non
             return publish_control(settings, bootstrap, tenant, payload, actor=actor, via="http", reason=reason)
 
         fingerprinter = Fingerprinter(settings.fingerprint_key, settings.fingerprint_key_id)
+        recorder = AccessRecorder(settings, bootstrap)
+        stack.callback(recorder.close)
         app = create_app(con.cursor, token_sha256=token_sha256, auth_reads=auth_reads,
                          stats=lambda: asdict(pipeline.stats), publish=publish, fingerprint=fingerprinter.fingerprint,
                          enforcement=enforcement, monitor=monitor, metrics=metrics,
-                         materializer_error=lambda: pipeline.error)
+                         materializer_error=lambda: pipeline.error, recorder=recorder)
         sock = socket.create_server((settings.host, settings.port))
         # Accepted connections inherit this. Without it a kept-alive client (a gateway polling token
         # status) waited ~40 ms per answer: Nagle's algorithm held the body for the delayed ACK.

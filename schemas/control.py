@@ -2,7 +2,7 @@
 
 Governance changes (a tenant's allowed regions, budgets, acknowledgements of
 anomaly flags, revocations and suspensions and their reinstatements; policies
-as they arrive) travel on the control topic and are stored in the same total
+as they arrive) and reads of the trail through the server travel on the control topic and are stored in the same total
 order as agent actions, so every change is audited and a rebuild replays them
 exactly. The envelope is Avro (``control_event.v1.avsc``); the
 payload is the JSON of the kind's class below, validated by the producer and
@@ -179,10 +179,26 @@ class PolicySetRemoved(ControlPayload):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,99}$")
 
 
+class TrailRead(ControlPayload):
+    """Someone read the trail through the server: the trail of the trail (``agenttrail/access_log.py``).
+
+    ``params`` are the request's parameters as given, any credential-shaped value redacted.
+    """
+
+    kind: ClassVar[str] = "access.read"
+    method: str = Field(pattern=r"^[A-Z]{3,7}$")
+    route: str = Field(min_length=1, max_length=200)  # the route's template, e.g. /v1/queries/{name}
+    path: str = Field(min_length=1, max_length=2000)
+    params: dict[str, str] = Field(default_factory=dict)
+    status: int = Field(ge=100, le=599)
+    rows: int | None = Field(default=None, ge=0)
+    client: str | None = Field(default=None, max_length=200)
+
+
 CATALOGUE: dict[str, type[ControlPayload]] = {
     cls.kind: cls for cls in (TenantRegionsSet, TenantRegionsCleared, BudgetSet, BudgetRemoved, AnomalyAcknowledged,
                               TokenRevoked, TokenReinstated, AgentSuspended, AgentReinstated, PolicySetLoaded,
-                              PolicySetRemoved)
+                              PolicySetRemoved, TrailRead)
 }
 
 

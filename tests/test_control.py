@@ -105,7 +105,7 @@ def test_payloads_are_validated_by_their_kind_with_one_sentence() -> None:
     assert parse_payload("tenant.regions.set", '{"regions": ["b-1", "a-1", "a-1"]}') == TenantRegionsSet(
         regions=["a-1", "b-1"])
     with pytest.raises(InvalidEventError,
-                       match=r"unknown; known kinds: agent\.reinstate, agent\.suspend, anomaly\.ack, budget\.remove"):
+                       match=r"unknown; known kinds: access\.read, agent\.reinstate, agent\.suspend, anomaly\.ack"):
         parse_payload("budget.delete", "{}")
     with pytest.raises(InvalidEventError, match="regions"):
         parse_payload("tenant.regions.set", '{"regions": []}')

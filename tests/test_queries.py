@@ -22,12 +22,14 @@ from agenttrail._exceptions import (
 )
 from agenttrail.consumers.store import open_store, restrict_to_reading
 from agenttrail.queries import get_query, list_queries, run_query, run_sql
-from tests.chain_events import project
+from agenttrail.schemas.control import TrailRead
+from tests.chain_events import project, store_control
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)  # safely in the past, for relative --since
 SHIPPED = {
     "trail",
     "export_events",
+    "access_log",
     "events_by_tenant",
     "spend_by_agent",
     "quarantine",
@@ -183,6 +185,9 @@ def populated(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
     project(con)
     add_budget_and_alert(con)  # after the projections ran: as the budget projections would have written them
     add_suspension(con, "support-bot")
+    store_control(con, "acme", TrailRead(method="GET", route="/v1/queries/{name}", path="/v1/queries/trail",
+                                         params={"agent": "billing-bot"}, status=200, rows=4),
+                  actor="service:anonymous", reason=None)  # a read through the server, as it records them
     return con
 
 
