@@ -33,7 +33,7 @@ from agenttrail._exceptions import (
     QueryError,
     UnknownQueryError,
 )
-from agenttrail.access_log import ROWS_HEADER, AccessRecorder, record_reads
+from agenttrail.access_log import ROWS_HEADER, AccessRecorder, RecordReads
 from agenttrail.consumers.policy import backtest, parse_rules
 from agenttrail.enforcement_api import Publish, enforcement_router
 from agenttrail.enforcement_state import EnforcementState
@@ -100,7 +100,7 @@ def create_app(cursor_factory: Callable[[], duckdb.DuckDBPyConnection], *, token
     app.include_router(enforcement_router(cursor_factory, writes=[Depends(require_token)], reads=reads,
                                           publish=publish, fingerprint=fingerprint, enforcement=enforcement))
     if recorder is not None:
-        record_reads(app, recorder)
+        app.add_middleware(RecordReads, recorder=recorder)
     if monitor is not None and metrics is not None:
         app.include_router(health_router(monitor, metrics, stats or dict, materializer_error, reads=reads))
 
