@@ -28,6 +28,7 @@ no foreign exception type leaks through the public API.
     ├── MaterializerError            the materializer stopped on a batch it cannot store
     ├── StoreError                   the DuckDB store cannot be used
     │   ├── StoreLockedError         another process holds the database file
+    │   ├── StoreOutdatedError       an older release's schema: `agenttrail migrate` first
     │   └── RebuildMismatchError     rebuild --check: the live projection tables differ from a rebuild
     ├── IntegrityError               the trail is not provably complete and untouched
     │   ├── SigningKeyError          the signing or public key cannot be created, read or trusted
@@ -131,6 +132,10 @@ class StoreError(AgentTrailError):
 
 class StoreLockedError(StoreError):
     pass
+
+
+class StoreOutdatedError(StoreError):
+    """The store was written by an older schema version and must be migrated before it is written."""
 
 
 class RebuildMismatchError(StoreError):

@@ -29,6 +29,7 @@ from agenttrail.broker import EmbeddedBroker
 from agenttrail.config import Settings
 from agenttrail.consumers.alert_delivery import notice_records, standing_notices
 from agenttrail.consumers.materializer import BatchResult, Materializer
+from agenttrail.consumers.migrations import migrate
 from agenttrail.consumers.store import open_store, restrict_to_reading
 from agenttrail.enforcement_state import EnforcementState
 from agenttrail.health import HealthMonitor
@@ -162,12 +163,20 @@ def require_fingerprint_key(settings: Settings) -> None:
     Fingerprinter(settings.fingerprint_key, settings.fingerprint_key_id)
 
 
-def consume(settings: Settings, bootstrap: str) -> None:
+def migrated_store(settings: Settings, announce: Any) -> duckdb.DuckDBPyConnection:
+    """The store, opened for writing after ``migrate`` brought an older one up to date (with a backup)."""
+    done = migrate(settings)
+    if done is not None:
+        announce(done.summary(settings.db))
+    return open_store(settings.db)
+
+
+def consume(settings: Settings, bootstrap: str, *, announce: Any = print) -> None:
     """Run the materializer until interrupted; broker hiccups after start are retried, not fatal."""
     require_fingerprint_key(settings)
     ensure_topics(settings, bootstrap)
     with ExitStack() as stack:
-        con = open_store(settings.db)
+        con = migrated_store(settings, announce)
         stack.callback(con.close)
         pipeline = Pipeline(settings, bootstrap, con).start()
         stack.callback(pipeline.stop)
@@ -181,7 +190,7 @@ def serve(settings: Settings, *, auth_reads: bool, announce: Any = print) -> Non
     """Broker (if embedded), materializer and HTTP API, until interrupted."""
     require_fingerprint_key(settings)
     with ExitStack() as stack:
-        con = open_store(settings.db)
+        con = migrated_store(settings, announce)
         stack.callback(con.close)
         restrict_to_reading(con)
         bootstrap = owned_bootstrap(settings, stack)

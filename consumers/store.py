@@ -18,10 +18,10 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from agenttrail._exceptions import StoreError, StoreLockedError
+from agenttrail._exceptions import StoreError, StoreLockedError, StoreOutdatedError
 from agenttrail.runtime import process_name
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = 3  # consumers/migrations.py has a step to here from every earlier one
 _LOCK_PID = re.compile(r"\(PID (\d+)\)")
 
 
@@ -59,12 +59,24 @@ def map_duckdb_errors(path: Path) -> Iterator[None]:
         raise StoreError(f"The database {path} failed: {exc}") from None
 
 
-def open_store(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open (and, when writable, create or upgrade) the store at ``path``."""
+def open_store(path: Path, *, read_only: bool = False, outdated_ok: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open (and, when writable, create) the store at ``path``.
+
+    A store written by an older schema is refused with StoreOutdatedError before anything in
+    it changes: ``agenttrail migrate`` (``consumers.migrations``) upgrades it after a backup,
+    and opens it with ``outdated_ok``.
+    """
     if read_only and not path.exists():
         raise StoreError(f"There is no database at {path} yet; run `agenttrail demo` or `agenttrail serve` first.")
     with map_duckdb_errors(path):
         con = duckdb.connect(str(path), read_only=read_only)
+        version = stored_version(con)
+        if version is not None and version < SCHEMA_VERSION and not outdated_ok:
+            con.close()
+            raise StoreOutdatedError(
+                f"The database {path} was written by schema version {version} and this release writes "
+                f"{SCHEMA_VERSION}; run `agenttrail migrate` (it keeps a backup), or start `agenttrail serve`, "
+                "which migrates it first.")
         if not read_only:
             # DuckDB checkpoints every 16 MB of WAL by default, and each checkpoint costs more as
             # the table grows: at 500k events that was 40% of ingest time. Commits still write the
@@ -73,18 +85,17 @@ def open_store(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnect
             for script in schema_scripts():
                 con.execute(script)
             con.execute(
-                "INSERT INTO store_meta VALUES ('schema_version', ?) ON CONFLICT DO NOTHING", [SCHEMA_VERSION]
+                "INSERT INTO store_meta VALUES ('schema_version', ?) ON CONFLICT DO NOTHING", [str(SCHEMA_VERSION)]
             )
-            _upgrade(con)
     return con
 
 
-def _upgrade(con: duckdb.DuckDBPyConnection) -> None:
-    """Bring a store made by an older release to SCHEMA_VERSION, in one transaction."""
-    if con.execute("SELECT value FROM store_meta WHERE key = 'schema_version'").fetchall() == [("1",)]:
-        con.begin()
-        con.execute(sql("upgrade_event_keys"))
-        con.commit()
+def stored_version(con: duckdb.DuckDBPyConnection) -> int | None:
+    """The schema version a store records; None for a new, empty one."""
+    if not con.execute(sql("store_meta_exists")).fetchall():
+        return None
+    rows = con.execute(sql("schema_version")).fetchall()
+    return int(rows[0][0]) if rows else None
 
 
 def insert_new_events(tx: duckdb.DuckDBPyConnection, events: pa.Table) -> pa.Table:

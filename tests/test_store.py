@@ -1,40 +1,93 @@
-"""The store's schema upgrades: a store made by an older release opens with its data intact."""
+"""Schema migrations: a store written by an older release is refused until migrated, then answers like new.
+
+The version 1 store is built from the first release's own schema file
+(``tests/first_schema.sql``, verbatim from that commit), so the test migrates
+what that release really wrote, not a reconstruction of it.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
+import pytest
 
+from agenttrail._exceptions import StoreOutdatedError
+from agenttrail.consumers.batch import EVENT_SCHEMA
 from agenttrail.consumers.store import SCHEMA_VERSION, open_store
+from tests.chain_events import T0, event
+from tests.fixtures import FINGERPRINT_KEY, ServeFactory
+from tests.test_cli import agenttrail
+
+FIRST_SCHEMA = Path(__file__).with_name("first_schema.sql")
 
 
-def test_a_version_1_store_gets_its_event_ids_as_idempotence_keys(tmp_path: Path) -> None:
-    path = tmp_path / "v1.duckdb"
+def first_release_store(path: Path, events: int = 30) -> None:
+    """A store as the first release left it: its schema, its version, a chain of events and their offsets."""
     con = duckdb.connect(str(path))
-    con.execute("CREATE TABLE store_meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)")
+    con.execute(FIRST_SCHEMA.read_text("utf-8"))
     con.execute("INSERT INTO store_meta VALUES ('schema_version', '1')")
-    con.execute("CREATE TABLE events (event_id VARCHAR PRIMARY KEY, event_hash VARCHAR NOT NULL)")
-    con.execute("INSERT INTO events VALUES ('e1', 'h1'), ('e2', 'h2')")
+    rows = [event(f"e{i:03d}", parent=f"e{i - 1:03d}" if i else None, store_seq=i + 1, stream_seq=i + 1,
+                  kafka_offset=i, occurred_at=T0, received_at=T0) for i in range(events)]
+    con.register("old_events", pa.Table.from_pylist(rows, schema=EVENT_SCHEMA))
+    con.execute("INSERT INTO events SELECT * FROM old_events")
+    con.execute("INSERT INTO consumer_offsets VALUES ('agenttrail.actions', 0, ?, 'topic-1')", [events])
     con.close()
 
-    for _ in range(2):  # upgrading once, then opening as usual
-        con = open_store(path)
-        assert con.execute("SELECT * FROM event_keys ORDER BY event_id").fetchall() == [("e1", "h1"), ("e2", "h2")]
-        assert con.execute("SELECT value FROM store_meta WHERE key = 'schema_version'").fetchone() == (
-            SCHEMA_VERSION,)
-        con.close()
+
+def version(path: Path) -> str:
+    with duckdb.connect(str(path), read_only=True) as con:
+        return str(con.execute("SELECT value FROM store_meta WHERE key = 'schema_version'").fetchall()[0][0])
 
 
-def test_a_store_from_before_novelty_repeats_gains_their_columns_and_keeps_its_rows(tmp_path: Path) -> None:
-    path = tmp_path / "old.duckdb"
-    con = duckdb.connect(str(path))
-    con.execute("CREATE TABLE anomaly_seen (detector VARCHAR NOT NULL, key VARCHAR NOT NULL, what VARCHAR NOT NULL, "
-                "first_seq BIGINT NOT NULL, PRIMARY KEY (detector, key, what))")
-    con.execute("INSERT INTO anomaly_seen VALUES ('new_behaviour', 'acme/bot', 'action llm.call', 7)")
+def test_a_store_written_by_the_first_schema_migrates_after_a_backup_and_answers_like_a_new_one(
+        tmp_path: Path) -> None:
+    db = tmp_path / "agenttrail.duckdb"
+    first_release_store(db)
+    with pytest.raises(StoreOutdatedError, match="run `agenttrail migrate`"):
+        open_store(db)
+    assert version(db) == "1", "refused before anything in it changed"
+    env = {"AGENTTRAIL_FINGERPRINT_KEY": FINGERPRINT_KEY, "PATH": "/usr/bin:/bin"}
+
+    migrated = agenttrail("--db", str(db), "migrate", cwd=tmp_path, env=env)
+    assert migrated.returncode == 0, migrated.stderr
+    said = " ".join(migrated.stdout.split())
+    assert f"from schema version 1 to {SCHEMA_VERSION} (event_keys, novelty_first_times" in said
+    assert "rebuilt the projections from 30 events" in said
+    backup = tmp_path / "agenttrail.duckdb.v1.backup"
+    assert version(backup) == "1" and version(db) == str(SCHEMA_VERSION)
+
+    con = open_store(db)
+    assert con.execute("SELECT count(*) FROM event_keys").fetchall() == [(30,)]
+    assert con.execute("SELECT count(*) FROM chain_nodes").fetchall() == [(30,)], "projections built from its events"
+    assert con.execute("SELECT next_offset FROM consumer_offsets").fetchall() == [(30,)], "resumes where it was"
     con.close()
+    check = agenttrail("--db", str(db), "rebuild", "--check", cwd=tmp_path, env=env)
+    assert check.returncode == 0, check.stderr + check.stdout
+    again = agenttrail("--db", str(db), "migrate", cwd=tmp_path, env=env)
+    assert again.returncode == 0 and "nothing to do" in again.stdout
 
-    con = open_store(path)
-    assert con.execute("SELECT * FROM anomaly_seen").fetchall() == [
-        ("new_behaviour", "acme/bot", "action llm.call", 7, None, None)], "an old row is never a repeat's first"
-    con.close()
+
+def test_a_version_2_store_gains_the_novelty_first_times_and_keeps_its_rows(tmp_path: Path) -> None:
+    db = tmp_path / "v2.duckdb"
+    open_store(db).close()
+    with duckdb.connect(str(db)) as con:  # as version 2 left it
+        con.execute("ALTER TABLE anomaly_seen DROP COLUMN first_at")
+        con.execute("ALTER TABLE anomaly_seen DROP COLUMN raised")
+        con.execute("INSERT INTO anomaly_seen VALUES ('new_behaviour', 'acme/bot', 'action llm.call', 7)")
+        con.execute("UPDATE store_meta SET value = '2' WHERE key = 'schema_version'")
+    result = agenttrail("--db", str(db), "migrate", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "from schema version 2 to 3 (novelty_first_times)" in " ".join(result.stdout.split())
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT * FROM anomaly_seen").fetchall() == [
+            ("new_behaviour", "acme/bot", "action llm.call", 7, None, None)], "an old row is never a repeat's first"
+
+
+def test_serve_migrates_an_older_store_before_it_starts(serve_factory: ServeFactory, tmp_path: Path) -> None:
+    first_release_store(tmp_path / "agenttrail.duckdb")
+    server = serve_factory()
+    assert (tmp_path / "agenttrail.duckdb.v1.backup").exists()
+    server.stop()
+    assert version(tmp_path / "agenttrail.duckdb") == str(SCHEMA_VERSION)

@@ -69,7 +69,7 @@ def cli(ctx: click.Context, db: Path, verbose: bool) -> None:
 for _command in (
     running.demo, running.serve, running.consume, running.status, running.broker, running.bench,
     reading.trail, reading.query, reading.sql, reading.quarantine,
-    chains.chain, chains.principal, rebuilding.rebuild_command,
+    chains.chain, chains.principal, rebuilding.rebuild_command, rebuilding.migrate_command,
     governance.regions, governance.control, budgets.budget, budgets.alerts, budgets.webhooks,
     anomalies.anomalies,
     policy.policy, enforcement.revoke, enforcement.suspend, enforcement.reinstate, enforcement.token,

@@ -11,7 +11,7 @@ from agenttrail._exceptions import RebuildMismatchError, StoreError, StoreLocked
 from agenttrail.cli.options import console, err_console, settings_from
 from agenttrail.consumers.projections import default_projections
 from agenttrail.consumers.rebuild import check_rebuild, rebuild
-from agenttrail.consumers.store import open_store
+from agenttrail.consumers.store import SCHEMA_VERSION, open_store
 from agenttrail.runtime import read_live_state
 
 
@@ -66,3 +66,32 @@ def rebuild_command(ctx: click.Context, check_only: bool, batch_size: int | None
         raise RebuildMismatchError(f"The live tables differ from a rebuild of {total} events ({found}).")
     verb = "match a rebuild of" if check_only else "were rebuilt from"
     console.print(f"{tables} {verb} {total:,} events ({time.perf_counter() - started:.1f} s).")
+
+
+@click.command("migrate")
+@click.pass_context
+def migrate_command(ctx: click.Context) -> None:
+    """Upgrade a store written by an older release to this release's schema, after a backup.
+
+    Copies the file to <db>.v<old version>.backup first, then runs each named step
+    in order; a store whose events predate projections is rebuilt from its events.
+    `agenttrail serve` and `consume` do this themselves when they find an older store.
+    Needs the database file to itself.
+
+    \b
+    Examples:
+      agenttrail migrate
+      agenttrail --db /var/lib/agenttrail/acme.duckdb migrate
+    """
+    from agenttrail.consumers.migrations import migrate
+
+    settings = settings_from(ctx)
+    if not settings.db.exists():
+        raise StoreError(f"There is no database at {settings.db} to migrate.")
+    with Progress(TextColumn("migrating"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=err_console, transient=True) as progress:
+        task = progress.add_task("migrating", total=None)
+        done = migrate(settings, on_progress=lambda n: progress.advance(task, n))
+    console.print(done.summary(settings.db) if done else
+                  f"{settings.db} is already at schema version {SCHEMA_VERSION}; nothing to do.")
+

@@ -72,7 +72,7 @@ def consume(ctx: click.Context, **options: Any) -> None:
 
     _stop_on_sigterm()
     settings = settings_from(ctx, **options)
-    run_consume(settings, resolve_bootstrap(settings))
+    run_consume(settings, resolve_bootstrap(settings), announce=console.print)
 
 
 @click.command()

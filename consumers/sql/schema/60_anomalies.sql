@@ -61,9 +61,6 @@ CREATE TABLE IF NOT EXISTS anomaly_seen (
     raised    BOOLEAN,                 -- whether the first time was a hit: then repeats within the gap are too
     PRIMARY KEY (detector, key, what)
 );
--- Stores made before repeats counted (2026-12-02) gain the columns; their old rows are never repeats.
-ALTER TABLE anomaly_seen ADD COLUMN IF NOT EXISTS first_at TIMESTAMPTZ;
-ALTER TABLE anomaly_seen ADD COLUMN IF NOT EXISTS raised BOOLEAN;
 
 CREATE TABLE IF NOT EXISTS anomaly_keys (
     detector   VARCHAR NOT NULL,
