@@ -13,7 +13,6 @@ enforcement point asks them many times a second, and they return no trail data.
 
 from __future__ import annotations
 
-import hashlib
 import threading
 
 from fastapi import Request
@@ -22,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agenttrail._exceptions import AuditUnavailableError, BrokerUnavailableError
+from agenttrail.callers import Callers
 from agenttrail.config import Settings
 from agenttrail.kafka import KafkaProducer, abandon_producer, make_producer, send_and_wait
 from agenttrail.producers.ids import new_event_id
@@ -81,12 +81,6 @@ class AccessRecorder:
         abandon_producer(producer)
 
 
-def actor_of(authorization: str | None) -> str:
-    """``service:token-<12 hex of the token's SHA-256>`` for a presented token, else ``service:anonymous``."""
-    token = (authorization or "").removeprefix("Bearer ").strip()
-    return f"service:token-{hashlib.sha256(token.encode()).hexdigest()[:12]}" if token else "service:anonymous"
-
-
 class RecordReads:
     """ASGI middleware: holds a recorded route's answer until its record is acknowledged, else answers 503.
 
@@ -95,9 +89,10 @@ class RecordReads:
     is known once the router has run, so the decision is made when the answer starts.
     """
 
-    def __init__(self, app: ASGIApp, recorder: AccessRecorder) -> None:
+    def __init__(self, app: ASGIApp, recorder: AccessRecorder, callers: Callers) -> None:
         self.app = app
         self.recorder = recorder
+        self.callers = callers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -126,13 +121,19 @@ class RecordReads:
                          client=request.client.host if request.client else None)
         try:
             await run_in_threadpool(self.recorder.record, read, tenant=request.query_params.get("tenant") or "*",
-                                    actor=actor_of(request.headers.get("authorization")))
+                                    actor=self._actor(request.headers.get("authorization")))
         except AuditUnavailableError as exc:
             await JSONResponse({"error": "AuditUnavailableError", "detail": str(exc)}, status_code=503)(
                 scope, _nothing, send)
             return
         for message in held:
             await send(message)
+
+
+    def _actor(self, authorization: str | None) -> str:
+        """The caller's name (``service:token-<name>``, ``service:anonymous``); a token nobody issued is named so."""
+        caller = self.callers.identify(authorization)
+        return caller.actor if caller is not None else "service:unknown-token"
 
 
 def _route(scope: Scope) -> str | None:

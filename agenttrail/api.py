@@ -10,8 +10,6 @@ endpoints (revoke, reinstate, token and agent status) live in ``agenttrail.enfor
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import io
 import json
 from collections.abc import Callable
@@ -34,6 +32,7 @@ from agenttrail._exceptions import (
     UnknownQueryError,
 )
 from agenttrail.access_log import ROWS_HEADER, AccessRecorder, RecordReads
+from agenttrail.callers import ANONYMOUS, Caller, Callers
 from agenttrail.consumers.policy import backtest, parse_rules
 from agenttrail.enforcement_api import Publish, enforcement_router
 from agenttrail.enforcement_state import EnforcementState
@@ -41,6 +40,7 @@ from agenttrail.health import HealthMonitor
 from agenttrail.health_api import health_router
 from agenttrail.metrics import ServiceMetrics
 from agenttrail.output import render, to_records
+from agenttrail.queries import get_query as get_named_query
 from agenttrail.queries import list_queries, run_query, run_sql
 from agenttrail.schemas.control import TrailRead, parse_payload
 
@@ -69,40 +69,50 @@ class BacktestRequest(BaseModel):
     tenant: str = Field(default="*", min_length=1)
 
 
-def create_app(cursor_factory: Callable[[], duckdb.DuckDBPyConnection], *, token_sha256: str | None,
+def create_app(cursor_factory: Callable[[], duckdb.DuckDBPyConnection], *, callers: Callers,
                auth_reads: bool, stats: Callable[[], dict[str, Any]] | None = None,
                publish: Publish | None = None, fingerprint: Callable[[str], str] | None = None,
                enforcement: EnforcementState | None = None, monitor: HealthMonitor | None = None,
                metrics: ServiceMetrics | None = None,
                materializer_error: Callable[[], BaseException | None] = lambda: None,
                recorder: AccessRecorder | None = None) -> FastAPI:
-    """``cursor_factory`` gives a fresh read cursor per request; the API token guards writes (and reads with auth).
+    """``cursor_factory`` gives a fresh read cursor per request; ``callers`` says who a token is and what it sees.
 
-    The app holds only the token's SHA-256 (hex), and compares the hash of what a request
-    presents in constant time. ``publish(tenant, payload, actor, reason)`` records a control
-    event (fail-closed); without it the write endpoints answer 503. ``fingerprint`` turns a raw
-    token posted to ``/v1/revoke`` into our keyed fingerprint. ``enforcement``, kept current by the
+    Writes need the admin token; with ``auth_reads`` reads need a token too, and a tenant-scoped
+    token reads only its tenant on every path (``agenttrail.callers``).
+    ``publish(tenant, payload, actor, reason)`` records a control event (fail-closed); without it
+    the write endpoints answer 503. ``fingerprint`` turns a raw token posted to ``/v1/revoke``
+    into our keyed fingerprint. ``enforcement``, kept current by the
     materializer, answers token status without a query; without it every status is read from the database.
     ``monitor`` and ``metrics`` add ``/readyz``, ``/metrics`` and ``/v1/status`` (``agenttrail.health_api``).
     ``recorder`` records every read of trail data, and withholds the answer when it cannot
     (``agenttrail.access_log``).
     """
     app = FastAPI(title="AgentTrail", version="0.1.0", docs_url="/docs", redoc_url=None)
-    expected = bytes.fromhex(token_sha256) if token_sha256 else None
 
-    def require_token(authorization: Annotated[str | None, Header()] = None) -> None:
-        given = hashlib.sha256((authorization or "").removeprefix("Bearer ").strip().encode()).digest()
-        if expected is None or not authorization or not hmac.compare_digest(given, expected):
+    async def reader(authorization: Annotated[str | None, Header()] = None) -> Caller:
+        """Who reads (async, so the in-memory token status never waits for a worker thread)."""
+        caller = callers.identify(authorization)
+        if caller is None or (auth_reads and caller is ANONYMOUS):
             raise HTTPException(status_code=401, detail="A valid API token is required (Authorization: Bearer ...).",
                                 headers={"WWW-Authenticate": "Bearer"})
+        return caller
 
-    reads = [Depends(require_token)] if auth_reads else []
-    app.include_router(enforcement_router(cursor_factory, writes=[Depends(require_token)], reads=reads,
+    async def require_admin(caller: Caller = Depends(reader)) -> None:
+        if not caller.admin:
+            raise HTTPException(status_code=401, detail="Changes need the admin API token (Authorization: Bearer ...).",
+                                headers={"WWW-Authenticate": "Bearer"})
+
+    async def all_tenants(caller: Caller = Depends(reader)) -> None:
+        caller.require_all_tenants("This endpoint")
+
+    reads, operators = [Depends(reader)], [Depends(all_tenants)]
+    app.include_router(enforcement_router(cursor_factory, writes=[Depends(require_admin)], reader=reader,
                                           publish=publish, fingerprint=fingerprint, enforcement=enforcement))
     if recorder is not None:
-        app.add_middleware(RecordReads, recorder=recorder)
+        app.add_middleware(RecordReads, recorder=recorder, callers=callers)
     if monitor is not None and metrics is not None:
-        app.include_router(health_router(monitor, metrics, stats or dict, materializer_error, reads=reads))
+        app.include_router(health_router(monitor, metrics, stats or dict, materializer_error, reads=operators))
 
     @app.exception_handler(AgentTrailError)
     async def explain(_: Request, exc: AgentTrailError) -> JSONResponse:
@@ -114,7 +124,7 @@ def create_app(cursor_factory: Callable[[], duckdb.DuckDBPyConnection], *, token
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/v1/stats", dependencies=reads)
+    @app.get("/v1/stats", dependencies=operators)
     def get_stats() -> dict[str, Any]:
         return stats() if stats else {}
 
@@ -122,13 +132,15 @@ def create_app(cursor_factory: Callable[[], duckdb.DuckDBPyConnection], *, token
     def get_queries() -> list[dict[str, Any]]:
         return [q.as_dict() for q in list_queries()]
 
-    @app.get("/v1/queries/{name}", dependencies=reads)
-    def get_query(name: str, request: Request, format: str = "json") -> Response:
-        params = {k: v for k, v in request.query_params.items() if k != "format"}
+    @app.get("/v1/queries/{name}")
+    def get_query(name: str, request: Request, format: str = "json", caller: Caller = Depends(reader)) -> Response:
+        query = get_named_query(name)
+        params = caller.scope_params(query.name, {p.name for p in query.params},
+                                     {k: v for k, v in request.query_params.items() if k != "format"})
         with cursor_factory() as cursor:
             return _respond(run_query(cursor, name, params), request, format)
 
-    @app.post("/v1/control/{kind}", dependencies=[Depends(require_token)], status_code=202)
+    @app.post("/v1/control/{kind}", dependencies=[Depends(require_admin)], status_code=202)
     def post_control(kind: str, change: ControlChange) -> dict[str, str]:
         if publish is None:
             raise HTTPException(status_code=503, detail="This server records no control events.")
@@ -138,20 +150,22 @@ def create_app(cursor_factory: Callable[[], duckdb.DuckDBPyConnection], *, token
         event = publish(change.tenant, payload, change.actor, change.reason)
         return {"event_id": event.event_id, "kind": event.kind, "tenant": event.tenant}
 
-    @app.post("/v1/policy/backtest", dependencies=reads)
-    def post_backtest(request: Request, ask: BacktestRequest) -> Response:
+    @app.post("/v1/policy/backtest")
+    def post_backtest(request: Request, ask: BacktestRequest, caller: Caller = Depends(reader)) -> Response:
         """What a rule file would have decided on the stored history: the same evaluation as live, into
         temp tables of this request's own cursor, so it changes nothing (``agenttrail policy backtest``)."""
+        tenant = caller.scope_params("backtest", {"tenant"}, {} if ask.tenant == "*" else {"tenant": ask.tenant})
         try:
             rules = parse_rules(ask.text)
             with cursor_factory() as cursor:
-                decided = backtest(cursor, rules, since=ask.since, tenant=ask.tenant)
+                decided = backtest(cursor, rules, since=ask.since, tenant=tenant.get("tenant", "*"))
         except PolicyError as exc:
             raise HTTPException(status_code=400, detail=str(exc)) from None
         return _respond(decided, request, "json")
 
-    @app.get("/v1/sql", dependencies=reads)
+    @app.get("/v1/sql", dependencies=operators)
     def get_sql(request: Request, q: Annotated[str, Query(max_length=20_000)], format: str = "json") -> Response:
+        """One read-only SELECT; refused to a tenant-scoped token, since SQL can name any tenant's rows."""
         with cursor_factory() as cursor:
             return _respond(run_sql(cursor, q), request, format)
 

@@ -23,6 +23,19 @@ from agenttrail.anomaly_settings import AnomalySettings
 ENV_PREFIX = "AGENTTRAIL_"
 
 
+class ReaderToken(BaseModel):
+    """A token that only reads (``agenttrail/callers.py``); with a tenant, it sees that tenant alone.
+
+    Only the token's SHA-256 (hex) is configured, so the server never holds the token itself.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    tenant: str | None = Field(default=None, min_length=1)  # None: every tenant (an auditor)
+
+
 class WebhookEndpoint(BaseModel):
     """Where alerts are POSTed. ``secret`` is a Standard Webhooks key (``whsec_`` + base64)."""
 
@@ -114,6 +127,8 @@ class Settings(BaseSettings):
     api_token: SecretStr | None = None
     # Or only its SHA-256 (hex), so the server's environment never holds the token itself.
     api_token_sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+    # Read-only tokens, most scoped to a tenant: AGENTTRAIL_API_TOKENS='[{"name": , "sha256": , "tenant": }]'.
+    api_tokens: list[ReaderToken] = Field(default_factory=list)
 
     def api_token_hash(self) -> str | None:
         """The SHA-256 (hex) the API compares presented tokens against, from either setting."""

@@ -12,14 +12,15 @@ Writes need the admin token; a malformed request gets 400 and changes nothing.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import duckdb
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from agenttrail.callers import Caller
 from agenttrail.enforcement_state import EnforcementState
 from agenttrail.queries import run_query
 from agenttrail.schemas.control import (
@@ -32,6 +33,8 @@ from agenttrail.schemas.control import (
 )
 
 Publish = Callable[[str, ControlPayload, str, str | None], ControlEvent]
+# What a token unknown to the store answers (token_status.sql), and so what another tenant's token reads as.
+_NEVER_SEEN = {"active": True, "known": False}
 
 
 class EnforcementRequest(BaseModel):
@@ -58,12 +61,15 @@ class EnforcementRequest(BaseModel):
 
 
 def enforcement_router(cursor_factory: Callable[[], duckdb.DuckDBPyConnection], *, writes: list[Any],
-                       reads: list[Any], publish: Publish | None, fingerprint: Callable[[str], str] | None,
+                       reader: Callable[..., Awaitable[Caller]], publish: Publish | None,
+                       fingerprint: Callable[[str], str] | None,
                        enforcement: EnforcementState | None = None) -> APIRouter:
-    """The routes; ``writes`` and ``reads`` are the auth dependencies of each kind of endpoint.
+    """The routes; ``writes`` are the auth dependencies of changes, ``reader`` names who reads.
 
     ``enforcement`` is the in-force state the materializer updates after each commit: token
-    status is answered from it, so gateways polling a token never queue behind ingestion.
+    status is answered from it, so gateways polling a token never queue behind ingestion. A
+    tenant-scoped reader is answered only about its tenant's tokens and agents: another
+    tenant's token reads as one never seen.
     """
     router = APIRouter()
 
@@ -94,25 +100,31 @@ def enforcement_router(cursor_factory: Callable[[], duckdb.DuckDBPyConnection], 
         """Lift a revocation or suspension; the history keeps both."""
         return await change(request, lift=True)
 
-    @router.get("/v1/tokens/{fingerprint}", dependencies=reads)
-    async def get_token(fingerprint: str, lineage: bool = False) -> dict[str, Any]:
+    @router.get("/v1/tokens/{fingerprint}")
+    async def get_token(fingerprint: str, lineage: bool = False,
+                        caller: Caller = Depends(reader)) -> dict[str, Any]:
         """Active or not, and why not (``status``, ``revoked_at``, ``reason``, ``rule_id``, ``decided_by``,
         ``root``); ``?lineage=true`` adds its parent, holder, issuer, first use and children from the store.
 
         A coroutine: the answer from memory needs no worker thread, and a query gets one.
         """
         if lineage or enforcement is None:
-            return await run_in_threadpool(_stored_status, cursor_factory, fingerprint)
+            row = await run_in_threadpool(_stored_status, cursor_factory, fingerprint)
+            if row.get("tenant") is not None and not caller.sees(row["tenant"]):
+                return {"fingerprint": fingerprint, **_NEVER_SEEN}
+            return row
         notice = enforcement.revoked(fingerprint)
-        if notice is None:
+        if notice is None or not caller.sees(notice["tenant"]):
             return {"fingerprint": fingerprint, "active": True}
         return _jsonable({"fingerprint": fingerprint, "active": False, "status": notice["status"],
                           "revoked_at": notice["issued_at"], "reason": notice["reason"],
                           "rule_id": notice["rule_id"], "decided_by": notice["decided_by"], "root": notice["root"],
                           "tenant": notice["tenant"]})
 
-    @router.get("/v1/agents/{agent_id}/status", dependencies=reads)
-    def get_agent(agent_id: str, tenant: str | None = None) -> dict[str, Any]:
+    @router.get("/v1/agents/{agent_id}/status")
+    def get_agent(agent_id: str, tenant: str | None = None,
+                  caller: Caller = Depends(reader)) -> dict[str, Any]:
+        tenant = caller.scope_params("revocations", {"tenant"}, {"tenant": tenant} if tenant else {}).get("tenant")
         with cursor_factory() as cursor:
             rows = run_query(cursor, "revocations", {"subject": agent_id, "status": "in_force", "tenant": tenant,
                                                      "limit": "1"}).to_pylist()

@@ -26,6 +26,7 @@ from agenttrail._exceptions import AgentTrailError, BrokerUnavailableError, Mate
 from agenttrail.access_log import AccessRecorder
 from agenttrail.api import create_app
 from agenttrail.broker import EmbeddedBroker
+from agenttrail.callers import Callers
 from agenttrail.config import Settings
 from agenttrail.consumers.alert_delivery import notice_records, standing_notices
 from agenttrail.consumers.materializer import BatchResult, Materializer
@@ -214,6 +215,7 @@ def serve(settings: Settings, *, auth_reads: bool, announce: Any = print) -> Non
             token = secrets.token_urlsafe(24)
             announce(f"API token for writes (shown once, not stored): {token}")
             token_sha256 = hashlib.sha256(token.encode()).hexdigest()
+        callers = Callers(token_sha256, settings.api_tokens)
 
         def publish(tenant: str, payload: ControlPayload, actor: str, reason: str | None) -> ControlEvent:
             return publish_control(settings, bootstrap, tenant, payload, actor=actor, via="http", reason=reason)
@@ -221,7 +223,7 @@ def serve(settings: Settings, *, auth_reads: bool, announce: Any = print) -> Non
         fingerprinter = Fingerprinter(settings.fingerprint_key, settings.fingerprint_key_id)
         recorder = AccessRecorder(settings, bootstrap)
         stack.callback(recorder.close)
-        app = create_app(con.cursor, token_sha256=token_sha256, auth_reads=auth_reads,
+        app = create_app(con.cursor, callers=callers, auth_reads=auth_reads,
                          stats=lambda: asdict(pipeline.stats), publish=publish, fingerprint=fingerprinter.fingerprint,
                          enforcement=enforcement, monitor=monitor, metrics=metrics,
                          materializer_error=lambda: pipeline.error, recorder=recorder)

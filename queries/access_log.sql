@@ -1,5 +1,5 @@
 -- The trail of the trail: every read of stored trail data through the server, newest first.
--- param actor: text -- who read, e.g. service:token-9f2c1a0b3d4e or service:anonymous
+-- param actor: text -- who read, e.g. service:token-acme-analyst, service:token-admin or service:anonymous
 -- param since: timestamp -- earliest read, inclusive (30m, 2h, 7d or an ISO date)
 -- param limit: int = 1000 -- maximum rows
 SELECT

@@ -5,10 +5,11 @@
 -- chain. When none is human, accountable_human is NULL and rule is none: a service or agent
 -- principal answers for it, and its owner must be found outside the trail.
 -- param event_id: text required -- id of the event
+-- param tenant: text -- only when the event belongs to this tenant
 WITH target AS (
     SELECT e.*, n.root_id
     FROM events AS e LEFT JOIN chain_nodes AS n ON n.event_id = e.event_id
-    WHERE e.event_id = $event_id::VARCHAR
+    WHERE e.event_id = $event_id::VARCHAR AND ($tenant::VARCHAR IS NULL OR e.tenant = $tenant::VARCHAR)
 ),
 root AS (
     SELECT * FROM events WHERE event_id = (SELECT root_id FROM target)

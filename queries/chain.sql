@@ -6,6 +6,7 @@
 -- names it in attributes['started_event_id'] (phase started+completed, started_at from the
 -- started event); a started event with no completed one yet shows as phase started, outcome pending.
 -- param event_id: text required -- id of any event in the chain
+-- param tenant: text -- only when the event belongs to this tenant (chains never cross tenants)
 WITH members AS (
     SELECT
         n.depth, n.path, e.event_id, e.phase, e.occurred_at, e.duration_us, e.action_type, e.action_name,
@@ -14,7 +15,8 @@ WITH members AS (
         CASE WHEN e.phase = 'completed' THEN e.attributes['started_event_id'] END AS started_id
     FROM chain_nodes AS n
     JOIN events AS e ON e.event_id = n.event_id
-    WHERE n.root_id = (SELECT root_id FROM chain_nodes WHERE event_id = $event_id::VARCHAR)
+    WHERE n.root_id = (SELECT root_id FROM chain_nodes WHERE event_id = $event_id::VARCHAR
+                                                       AND ($tenant::VARCHAR IS NULL OR tenant = $tenant::VARCHAR))
 ),
 actions AS (
     -- a completed event and the started event it names share one action key

@@ -3,6 +3,7 @@ from tests.fixtures import (  # noqa: F401 - pytest finds fixtures by name
     pausable_broker,
     receiver,
     serve_factory,
+    serve_factory_module,
     served,
     settings,
     settings_factory,

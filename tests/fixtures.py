@@ -210,24 +210,23 @@ class Served:
 ServeFactory = Callable[..., Served]
 
 
-@pytest.fixture
-def serve_factory(tmp_path: Path) -> Iterator[ServeFactory]:
-    """Start `agenttrail serve` (its own embedded broker unless the env names one) in tmp_path; SIGTERM stops it."""
+def _serve_in(workdir: Path) -> Iterator[ServeFactory]:
+    """Start `agenttrail serve` (its own embedded broker unless the env names one) in ``workdir``; SIGTERM stops it."""
     started: list[Served] = []
 
     def start(**extra_env: str) -> Served:
         env = {k: v for k, v in os.environ.items() if k != "AGENTTRAIL_BOOTSTRAP"} | {
             "AGENTTRAIL_FINGERPRINT_KEY": FINGERPRINT_KEY, "AGENTTRAIL_API_TOKEN": "admin-token-for-tests",
             "AGENTTRAIL_TOPIC_PREFIX": "served", **extra_env}
-        process = subprocess.Popen([sys.executable, "-m", "agenttrail.cli", "serve", "--port", "0"], cwd=tmp_path,
+        process = subprocess.Popen([sys.executable, "-m", "agenttrail.cli", "serve", "--port", "0"], cwd=workdir,
                                    env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        state_file = tmp_path / "agenttrail.server.json"
+        state_file = workdir / "agenttrail.server.json"
         deadline = time.monotonic() + 60
         while (state := read_live_state(state_file)) is None:
             assert process.poll() is None, process.stderr.read() if process.stderr else ""
             assert time.monotonic() < deadline, "serve did not start"
             time.sleep(0.1)
-        served = Served(tmp_path, env, str(state["url"]), process)
+        served = Served(workdir, env, str(state["url"]), process)
         started.append(served)
         return served
 
@@ -235,6 +234,18 @@ def serve_factory(tmp_path: Path) -> Iterator[ServeFactory]:
     for served in started:
         if served.process.poll() is None:
             served.stop()
+
+
+@pytest.fixture
+def serve_factory(tmp_path: Path) -> Iterator[ServeFactory]:
+    """`_serve_in` a test's own directory."""
+    yield from _serve_in(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def serve_factory_module(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeFactory]:
+    """`_serve_in` one directory for a whole module, whose tests share what they read (never change it)."""
+    yield from _serve_in(tmp_path_factory.mktemp("served"))
 
 
 @pytest.fixture

@@ -40,7 +40,7 @@ def test_every_read_of_trail_data_is_recorded_with_who_what_and_how_many_rows(se
     assert set(by_path) == {"/v1/queries/trail", "/v1/sql"}, "probes and token status from memory are not reads"
     assert by_path["/v1/queries/trail"]["actor"] == "service:anonymous"
     assert by_path["/v1/queries/trail"]["tenant"] == "acme" and by_path["/v1/queries/trail"]["rows"] == 0
-    assert by_path["/v1/sql"]["actor"].startswith("service:token-") and by_path["/v1/sql"]["rows"] == 2
+    assert by_path["/v1/sql"]["actor"] == "service:token-admin" and by_path["/v1/sql"]["rows"] == 2
     assert json.loads(by_path["/v1/sql"]["params"]) == {"q": "SELECT 1 AS one UNION ALL SELECT 2"}
     assert by_path["/v1/sql"]["status"] == 200 and by_path["/v1/sql"]["client"] == "127.0.0.1"
 

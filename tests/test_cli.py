@@ -72,7 +72,7 @@ def test_query_list_shows_every_named_query_with_its_parameters() -> None:
     assert result.exit_code == 0
     names = {row["query"]: row["params"] for row in json.loads(result.output)}
     assert {"trail", "chain", "quarantine", "spend_by_agent"} <= set(names)
-    assert names["chain"] == "event_id"
+    assert names["chain"] == "event_id, tenant?"
 
 
 def test_locked_database_error_names_the_process_that_holds_it(
