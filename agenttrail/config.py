@@ -104,6 +104,9 @@ class Settings(BaseSettings):
     # Decode in a second process; it only pays with a core to spare, so not on one CPU.
     decode_worker: bool = Field(default_factory=lambda: (os.cpu_count() or 1) > 1)
 
+    # SIEM export (agenttrail/export.py): the bearer token `agenttrail export --to URL` sends.
+    export_token: SecretStr | None = None
+
     # Health (agenttrail/health.py): /readyz fails while more than max_lag records wait unread.
     max_lag: int = Field(default=50_000, ge=0)
     health_interval_s: float = Field(default=2.0, gt=0)

@@ -41,8 +41,6 @@ def export_command(ctx: click.Context, fmt: str, since: str | None, tenant: str 
       agenttrail export --cursor splunk --follow --to https://siem.example/ingest
       agenttrail export --format jsonl --tenant acme --cursor nightly -o /archive/acme.jsonl
     """
-    import os
-
     from agenttrail.client import QueryClient
     from agenttrail.export import Cursors, Sink, StreamSink, WebhookSink, export
 
@@ -55,7 +53,8 @@ def export_command(ctx: click.Context, fmt: str, since: str | None, tenant: str 
     except OSError as exc:
         raise ExportError(f"Cannot write {output} ({exc.strerror}); pick another --output.") from None
     with destination as stream:
-        sink: Sink = WebhookSink(url, token=os.environ.get("AGENTTRAIL_EXPORT_TOKEN")) if url else StreamSink(stream)
+        token = settings.export_token.get_secret_value() if settings.export_token else None
+        sink: Sink = WebhookSink(url, token=token) if url else StreamSink(stream)
         with Progress(TextColumn("[bold]export[/]"), MofNCompleteColumn(), TimeElapsedColumn(),
                       console=err_console, transient=False) as bar:
             task = bar.add_task("export", total=None)
