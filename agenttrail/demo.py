@@ -22,7 +22,6 @@ from agenttrail._exceptions import AgentTrailError
 from agenttrail.broker import EmbeddedBroker
 from agenttrail.chaintree import chain_tree
 from agenttrail.config import Settings, load_settings
-from agenttrail.consumers.store import open_store
 from agenttrail.kafka import ensure_topics
 from agenttrail.leak import LeakReport, run_leak
 from agenttrail.output import inert, render
@@ -32,7 +31,7 @@ from agenttrail.producers.trail import connect
 from agenttrail.queries import run_query
 from agenttrail.rogue import RogueReport, run_rogue
 from agenttrail.schemas.control import BudgetSet, ControlPayload, TenantRegionsSet
-from agenttrail.service import Pipeline
+from agenttrail.service import Pipeline, migrated_store
 
 STORE_TIMEOUT_S = 120.0
 FLEET_MINUTES = 40  # of a fleet's simulated life, however many events: the detectors' baselines need time
@@ -55,9 +54,9 @@ def run_demo(db: Path, events: int, *, seed: int, console: Console) -> DemoRepor
         settings = load_settings(bootstrap=broker.bootstrap, db=db, spool_dir=spool_dir,
                                  fingerprint_key=secrets.token_hex(32))
         ensure_topics(settings, broker.bootstrap)
-        con = open_store(settings.db)
+        con = migrated_store(settings, console.print)  # a demo store from an older release: migrated first
         stack.callback(con.close)
-        first_seq = con.execute("SELECT coalesce(max(store_seq), 0) FROM events").fetchone()[0]
+        [(first_seq,)] = con.execute("SELECT coalesce(max(store_seq), 0) FROM events").fetchall()
         pipeline = Pipeline(settings, broker.bootstrap, con).start()
         stack.callback(pipeline.stop)
         changes = _declare_governance(settings, broker.bootstrap)
