@@ -110,7 +110,7 @@ class AnomalySettings(BaseModel):
     # agent that never buys has a bar of its floor, one that buys daily is judged against its own rate;
     # a median, since one lump of an earlier spree left in the window would lift a high quantile.
     sensitive_burst: SensitiveSettings = SensitiveSettings(bucket_s=600, window=12, min_history=3, quantile=0.5,
-                                                           ratio=5.0, floor=2.0, cold_start=60.0, gap_s=1800,
+                                                           floor=2.0, cold_start=60.0, gap_s=1800,
                                                            severity="critical")
     new_behaviour: NewBehaviourSettings = NewBehaviourSettings()
     token_origin: TokenOriginSettings = TokenOriginSettings()

@@ -27,8 +27,8 @@ from agenttrail.producers.scenarios import AnomalyShape
 from agenttrail.producers.trail import connect
 
 TUNING_SEED = 1
-# 2-4, 5-7, 8-10, 11-13, 16-18, 19-21, 22-24, 25-27, 28-30, 31-33: each held out, then used to diagnose
-HELD_OUT_SEEDS = (34, 35, 36)
+# 2-4, 5-7, 8-10, 11-13, 16-18, 19-21, 22-24, 25-27, 28-30, 31-33, 34-36: each held out, then used to diagnose
+HELD_OUT_SEEDS = (37, 38, 39)
 PACE = 20.0  # virtual events per second for 24 agents: about 50 per agent per minute
 STALL_S = 60.0
 
