@@ -22,7 +22,7 @@ from typing import Any
 import duckdb
 import uvicorn
 
-from agenttrail._exceptions import AgentTrailError, BrokerUnavailableError, MaterializerError
+from agenttrail._exceptions import AgentTrailError, BrokerUnavailableError, MaterializerError, StoreOutdatedError
 from agenttrail.access_log import AccessRecorder
 from agenttrail.api import create_app
 from agenttrail.broker import EmbeddedBroker
@@ -165,8 +165,15 @@ def require_fingerprint_key(settings: Settings) -> None:
 
 
 def migrated_store(settings: Settings, announce: Any) -> duckdb.DuckDBPyConnection:
-    """The store, opened for writing after ``migrate`` brought an older one up to date (with a backup)."""
-    done = migrate(settings)
+    """The store, opened for writing; an older one is first migrated (with a backup) by ``migrate``.
+
+    A current store is opened once: ``open_store`` reads the version before it changes anything,
+    and opening twice would replay a large WAL twice at every start.
+    """
+    try:
+        return open_store(settings.db)
+    except StoreOutdatedError:
+        done = migrate(settings)
     if done is not None:
         announce(done.summary(settings.db))
     return open_store(settings.db)
