@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import sys
-import threading
 from pathlib import Path
 
 import click
@@ -47,7 +46,6 @@ def export_command(ctx: click.Context, fmt: str, since: str | None, tenant: str 
     settings = settings_from(ctx)
     start = parse_time(since, label="--since").isoformat() if since else None
     cursors = Cursors(settings.db.with_name(settings.db.stem + ".export-cursors.json")) if cursor else None
-    stop = threading.Event()
     try:
         destination = output.open("a", encoding="utf-8") if output else contextlib.nullcontext(sys.stdout)
     except OSError as exc:
@@ -60,10 +58,8 @@ def export_command(ctx: click.Context, fmt: str, since: str | None, tenant: str 
             task = bar.add_task("export", total=None)
             try:
                 sent = export(QueryClient(settings), sink, fmt=fmt, cursors=cursors, cursor=cursor, tenant=tenant,
-                              since=start, follow=follow, stop=stop,
-                              on_chunk=lambda n: bar.advance(task, n))
-            except KeyboardInterrupt:
-                stop.set()
+                              since=start, follow=follow, on_chunk=lambda n: bar.advance(task, n))
+            except KeyboardInterrupt:  # how --follow ends: what was delivered, the cursor already says
                 sent = int(bar.tasks[0].completed)
     err_console.print(f"Exported {sent:,} events" + (f"; cursor {cursor!r} is past them." if cursor else "."))
 
