@@ -104,6 +104,32 @@ def test_a_second_spree_is_flagged_although_buying_is_no_longer_new(con: duckdb.
     assert burst["severity"] == "critical"
 
 
+def test_a_spree_is_judged_against_its_own_kind_not_the_agents_everyday_registrations(
+        con: duckdb.DuckDBPyConnection) -> None:
+    # twelve domains every ten minutes is this agent's normal work; sixteen plans in four minutes is not
+    domains = [at(m + i / 1.2, n=i, tag="domain", action_type="domain.register") for m in range(0, 90, 10)
+               for i in range(12)]
+    first = [at(20 + i / 4, n=i, tag="first", action_type="subscription.activate") for i in range(3)]
+    second = [at(82 + i / 4, n=i, tag="second", action_type="subscription.activate") for i in range(16)]
+    store_events(con, sorted([*steady(minutes=90), *domains, *first, *second], key=lambda e: e["occurred_at"]))
+    project(con)
+    [burst] = flags(con, "sensitive_burst")
+    assert burst["first_seen"] == second[2]["occurred_at"], "purchases have a bar of their own: the floor of 2"
+    assert "subscription.activate actions" in burst["summary"]
+
+
+def test_an_agents_first_spree_of_a_kind_long_after_its_first_sensitive_action_is_judged_at_once(
+        con: duckdb.DuckDBPyConnection) -> None:
+    # one token an hour before: the spree's kind is new, but the agent's sensitive history is an hour old,
+    # so the plans are judged against that hour of zeros, not left in a cold start of their own
+    token = [at(0, tag="token", action_type="token.issue")]
+    spree = [at(60 + i / 4, n=i, tag="spree", action_type="subscription.activate") for i in range(6)]
+    store_events(con, sorted([*steady(minutes=70), *token, *spree], key=lambda e: e["occurred_at"]))
+    project(con)
+    [burst] = flags(con, "sensitive_burst")
+    assert burst["first_seen"] == spree[2]["occurred_at"]
+
+
 def test_normal_spend_raises_nothing(con: duckdb.DuckDBPyConnection) -> None:
     store_events(con, steady(minutes=60))
     project(con)
@@ -194,8 +220,8 @@ def test_flags_and_detector_state_do_not_depend_on_batch_boundaries(tmp_path: Pa
         store_events(con, rows)
         project(con, batch_size=batch_size)
         tables.append({table: con.sql(f"SELECT * FROM {table} ORDER BY ALL").to_arrow_table().to_pylist()
-                       for table in ("anomaly_flags", "anomaly_buckets", "anomaly_series", "anomaly_seen",
-                                     "anomaly_keys")})
+                       for table in ("anomaly_flags", "anomaly_buckets", "anomaly_series", "anomaly_origins",
+                                     "anomaly_seen", "anomaly_keys")})
         con.close()
     assert tables[0] == tables[1] == tables[2]
     assert {row["kind"] for row in tables[0]["anomaly_flags"]} == {"spend_spike", "rate_spike", "failure_burst",

@@ -69,20 +69,44 @@ def test_a_store_written_by_the_first_schema_migrates_after_a_backup_and_answers
     assert again.returncode == 0 and "nothing to do" in again.stdout
 
 
-def test_a_version_2_store_gains_the_novelty_first_times_and_keeps_its_rows(tmp_path: Path) -> None:
+def test_a_version_2_store_migrates_through_every_later_step_in_order(tmp_path: Path) -> None:
     db = tmp_path / "v2.duckdb"
     open_store(db).close()
     with duckdb.connect(str(db)) as con:  # as version 2 left it
         con.execute("ALTER TABLE anomaly_seen DROP COLUMN first_at")
         con.execute("ALTER TABLE anomaly_seen DROP COLUMN raised")
-        con.execute("INSERT INTO anomaly_seen VALUES ('new_behaviour', 'acme/bot', 'action llm.call', 7)")
         con.execute("UPDATE store_meta SET value = '2' WHERE key = 'schema_version'")
     result = agenttrail("--db", str(db), "migrate", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "from schema version 2 to 3 (novelty_first_times)" in " ".join(result.stdout.split())
+    assert "from schema version 2 to 4 (novelty_first_times, spike_origins)" in " ".join(result.stdout.split())
     with duckdb.connect(str(db), read_only=True) as con:
-        assert con.execute("SELECT * FROM anomaly_seen").fetchall() == [
-            ("new_behaviour", "acme/bot", "action llm.call", 7, None, None)], "an old row is never a repeat's first"
+        columns = {row[0] for row in con.execute("SELECT column_name FROM duckdb_columns() "
+                                                 "WHERE table_name = 'anomaly_seen'").fetchall()}
+    assert {"first_at", "raised"} <= columns
+
+
+def test_a_version_3_store_rebuilds_its_spike_state_per_origin(tmp_path: Path) -> None:
+    db = tmp_path / "agenttrail.duckdb"
+    first_release_store(db)
+    env = {"AGENTTRAIL_FINGERPRINT_KEY": FINGERPRINT_KEY, "PATH": "/usr/bin:/bin"}
+    assert agenttrail("--db", str(db), "migrate", cwd=tmp_path, env=env).returncode == 0
+    with duckdb.connect(str(db)) as con:  # as version 3 left it: one shared sensitive series, first buckets kept
+        con.execute("DROP TABLE anomaly_origins")
+        con.execute("ALTER TABLE anomaly_series ADD COLUMN first_bucket BIGINT")
+        con.execute("INSERT INTO anomaly_series BY NAME SELECT 'sensitive_burst' AS detector, "
+                    "'acme/bot' AS series, 7 AS first_bucket, 9 AS frontier")
+        con.execute("UPDATE store_meta SET value = '3' WHERE key = 'schema_version'")
+
+    result = agenttrail("--db", str(db), "migrate", cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stderr
+    said = " ".join(result.stdout.split())
+    assert "from schema version 3 to 4 (spike_origins, rebuilt the projections from 30 events)" in said
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM anomaly_series WHERE series = 'acme/bot'").fetchall() == [(0,)]
+        assert "first_bucket" not in {row[0] for row in con.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE table_name = 'anomaly_series'").fetchall()}
+    check = agenttrail("--db", str(db), "rebuild", "--check", cwd=tmp_path, env=env)
+    assert check.returncode == 0, check.stderr + check.stdout
 
 
 def test_serve_migrates_an_older_store_before_it_starts(serve_factory: ServeFactory, tmp_path: Path) -> None:

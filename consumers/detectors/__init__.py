@@ -10,7 +10,7 @@ new_behaviour      new_behaviour.py           an agent's first ever action type 
 token_origin       token_origin.py            a token's first use from a region or address
 region_violation   region_violation.py        an action outside the tenant's allowed regions
 failure_burst      failure_burst.py           an agent's failures and denials pass their bar
-sensitive_burst    sensitive_burst.py         its purchases, tokens, deploys in 10 min pass theirs
+sensitive_burst    sensitive_burst.py         its purchases (each kind) in 10 min pass their bar
 =================  =========================  ==============================================
 
 Two engines do the work: ``spikes.py`` (robust baselines on time buckets) and

@@ -23,7 +23,7 @@ _COLUMNS = ["store_seq", "event_id", "received_at", "occurred_at", "tenant", "ag
 
 class Anomalies:
     name = "anomalies"
-    tables = ("anomaly_flags", "anomaly_buckets", "anomaly_series", "anomaly_seen", "anomaly_keys")
+    tables = ("anomaly_flags", "anomaly_buckets", "anomaly_series", "anomaly_origins", "anomaly_seen", "anomaly_keys")
 
     def __init__(self, settings: AnomalySettings) -> None:
         self.detectors = default_detectors(settings)

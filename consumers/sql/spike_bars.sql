@@ -39,13 +39,13 @@ LEFT JOIN spike_opened AS o
 CREATE OR REPLACE TEMP TABLE spike_ready_bars AS
 WITH collected AS (
     SELECT r.detector, r.series, r.bucket,
-           least(k.window, greatest(0, r.bucket - k.lag - r.series_first))
+           least(k.window, greatest(0, r.bucket - k.lag - r.origin_first))
                - count(p.past_bucket) FILTER (WHERE p.passed) AS slots,
            coalesce(list(p.value) FILTER (WHERE p.value IS NOT NULL AND NOT p.passed), []::DOUBLE[]) AS busy
     FROM spike_ready AS r
     JOIN spike_params AS k USING (detector)
     LEFT JOIN spike_past AS p USING (detector, series, bucket)
-    GROUP BY r.detector, r.series, r.bucket, k.window, k.lag, r.series_first
+    GROUP BY r.detector, r.series, r.bucket, k.window, k.lag, r.origin_first
 ),
 stats AS (
     SELECT * EXCLUDE (busy), list_resize(busy, slots, 0.0) AS history FROM collected

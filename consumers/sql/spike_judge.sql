@@ -38,9 +38,12 @@ ON CONFLICT (detector, series, bucket) DO UPDATE SET
     value = value + excluded.value, flagged = flagged OR excluded.flagged;
 
 INSERT INTO anomaly_series
-SELECT detector, series, min(bucket), max(bucket) FROM spike_judged GROUP BY ALL
-ON CONFLICT (detector, series) DO UPDATE SET
-    first_bucket = least(first_bucket, excluded.first_bucket), frontier = greatest(frontier, excluded.frontier);
+SELECT detector, series, max(bucket) FROM spike_judged GROUP BY ALL
+ON CONFLICT (detector, series) DO UPDATE SET frontier = greatest(frontier, excluded.frontier);
+
+INSERT INTO anomaly_origins
+SELECT detector, origin, min(bucket) FROM spike_judged GROUP BY ALL
+ON CONFLICT (detector, origin) DO UPDATE SET first_bucket = least(first_bucket, excluded.first_bucket);
 
 DELETE FROM anomaly_buckets AS b
 USING anomaly_series AS s, spike_params AS k

@@ -5,26 +5,28 @@
 -- passes the bar, so a rebuild finds the same hits whatever its batch boundaries. Points in a bucket
 -- older than the newest one seen minus one are late data: they count, but are never judged.
 
--- 1. each point's bucket, the series' newest bucket before it and its first bucket up to it
+-- 1. each point's bucket, the series' newest bucket before it, and its origin's first bucket up to it (where
+--    the series' history starts: a series with no points yet in some of those buckets counts them as zeros)
 CREATE OR REPLACE TEMP TABLE spike_judged AS
 WITH bucketed AS (
-    SELECT p.*, epoch_us(p.occurred_at) // k.bucket_us AS bucket
+    SELECT p.* REPLACE (coalesce(p.origin, p.series) AS origin), epoch_us(p.occurred_at) // k.bucket_us AS bucket
     FROM spike_points AS p JOIN spike_params AS k USING (detector)
 )
 SELECT
     b.*,
     greatest(s.frontier, max(b.bucket) OVER earlier) AS frontier_before,
-    least(s.first_bucket, min(b.bucket) OVER so_far) AS series_first
+    least(o.first_bucket, min(b.bucket) OVER so_far) AS origin_first
 FROM bucketed AS b
 LEFT JOIN anomaly_series AS s USING (detector, series)
+LEFT JOIN anomaly_origins AS o USING (detector, origin)
 WINDOW earlier AS (PARTITION BY b.detector, b.series ORDER BY b.store_seq
                    ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING),
-       so_far AS (PARTITION BY b.detector, b.series ORDER BY b.store_seq ROWS UNBOUNDED PRECEDING);
+       so_far AS (PARTITION BY b.detector, b.origin ORDER BY b.store_seq ROWS UNBOUNDED PRECEDING);
 
 -- 2. the buckets this batch opens, judged unless late; their bars are fixed by spike_bars.sql
 CREATE OR REPLACE TEMP TABLE spike_opened AS
 SELECT detector, series, bucket, min(store_seq) AS first_seq,
-       arg_min(series_first, store_seq) AS series_first,
+       arg_min(origin_first, store_seq) AS origin_first,
        arg_min(frontier_before IS NULL OR bucket >= frontier_before - 1, store_seq) AS judged,
        NULL::DOUBLE AS bar, NULL::DOUBLE AS median
 FROM spike_judged AS j

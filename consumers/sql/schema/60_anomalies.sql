@@ -46,9 +46,18 @@ CREATE TABLE IF NOT EXISTS anomaly_buckets (
 CREATE TABLE IF NOT EXISTS anomaly_series (
     detector     VARCHAR NOT NULL,
     series       VARCHAR NOT NULL,
-    first_bucket BIGINT NOT NULL,
     frontier     BIGINT NOT NULL,     -- the newest bucket seen; older than frontier - 1 is late data
     PRIMARY KEY (detector, series)
+);
+
+-- Where each spike series' history starts: its origin's first bucket. An origin is the series itself, or
+-- what several series share (sensitive_burst: the agent, for its per-action-type series), so a series that
+-- begins later is judged against the zeros since its origin began rather than left in a cold start.
+CREATE TABLE IF NOT EXISTS anomaly_origins (
+    detector     VARCHAR NOT NULL,
+    origin       VARCHAR NOT NULL,
+    first_bucket BIGINT NOT NULL,
+    PRIMARY KEY (detector, origin)
 );
 
 -- Novelty detectors' state: what each key (an agent, a token) has been seen doing, and how much.
