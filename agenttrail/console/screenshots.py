@@ -1,4 +1,6 @@
-"""The README's console screenshots, taken by Debian's chromium from a demo store: ``python -m agenttrail.console.screenshots``.
+"""The README's console screenshots, taken by Debian's chromium from a demo store.
+
+``python -m agenttrail.console.screenshots``
 
 It runs ``agenttrail demo`` into a temporary directory (or reads ``--db``),
 serves that store's console on a free loopback port, signs in with a one-time
@@ -29,6 +31,7 @@ from rich.console import Console
 from agenttrail import sql
 from agenttrail.api import create_app
 from agenttrail.callers import Callers
+from agenttrail.config import load_settings
 from agenttrail.consumers.store import open_store
 from agenttrail.signing import trusted_public_key
 
@@ -43,8 +46,9 @@ VIEWPORT = {"width": 1400, "height": 900}
 def console_server(db: Path, admin_token: str) -> Iterator[str]:
     """The console (the API app, no materializer) over ``db`` on a free loopback port; yields its URL."""
     con = open_store(db, read_only=True)
+    key_file = load_settings(db=db).signing_key_path
     app = create_app(con.cursor, callers=Callers(hashlib.sha256(admin_token.encode()).hexdigest(), []),
-                     auth_reads=True, public_key=partial(trusted_public_key, None, db.with_name(db.stem + ".signing-key.pem")))
+                     auth_reads=True, public_key=partial(trusted_public_key, None, key_file))
     sock = socket.create_server(("127.0.0.1", 0))
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
