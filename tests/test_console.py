@@ -120,7 +120,7 @@ def test_stored_markup_renders_as_text(two_tenants: dict[str, Any]) -> None:
         page = admin.get(url)
         assert SCRIPT_NAME not in page.text and "<img src=x" not in page.text, url
         assert "&lt;script&gt;window.__pwned = 1&lt;/script&gt;" in page.text, url
-    assert "\\u003cimg src=x onerror=" in admin.get(f"/ui/events/{seeded.payload_event}").text, "map values as JSON"
+    assert "&#34;&gt;&lt;img src=x onerror=" in admin.get(f"/ui/events/{seeded.payload_event}").text
     exported = admin.get(f"/ui/events/{seeded.payload_event}?format=json").json()["sections"]["event"][0]
     assert exported["action_name"] == SCRIPT_NAME and exported["attributes"]["note"] == ATTRIBUTE_ESCAPE
 

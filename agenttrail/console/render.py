@@ -12,6 +12,7 @@ run. JSON and CSV are the API's own encodings (``agenttrail.output``).
 from __future__ import annotations
 
 import io
+import json
 from typing import Any
 from urllib.parse import urlencode
 
@@ -51,6 +52,11 @@ def _money(amount: str | None, currency: str | None = None) -> str:
     return "" if amount is None else f"{trim_amount(str(amount))} {currency or ''}".strip()
 
 
+def _as_json(value: Any) -> str:
+    """A map or list as JSON text, for display: a plain string, so autoescape makes it inert."""
+    return json.dumps(value, ensure_ascii=False)
+
+
 def _query(base: str, **params: Any) -> str:
     """``base`` with ``params`` as its query string; None and "" are left out."""
     given = {key: value for key, value in params.items() if value not in (None, "")}
@@ -59,7 +65,7 @@ def _query(base: str, **params: Any) -> str:
 
 _ENV = Environment(loader=PackageLoader("agenttrail.console", "templates"), autoescape=True,
                    undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-_ENV.filters.update(when=_when, money=_money)
+_ENV.filters.update(when=_when, money=_money, as_json=_as_json)
 _ENV.globals.update(link=_query)
 
 

@@ -83,9 +83,10 @@
   // Live: poll a number that moves when the store does; refetch the page and swap its [data-live] sections.
   let version = null;
   const live = document.getElementById("live");
+  // Never swap a section under a reader who is typing into it or confirming.
   const busy = () => document.querySelector("dialog[open]") ||
-    [...document.querySelectorAll("[data-live] form.write input")].some((input) => input.value !== "" &&
-      input.type === "text") || document.activeElement?.closest("[data-live] form");
+    [...document.querySelectorAll("[data-live] form.write input[type=text]")].some((input) => input.value) ||
+    document.activeElement?.matches("[data-live] input, [data-live] select");
 
   async function refresh() {
     const response = await fetch(location.href, { credentials: "same-origin", cache: "no-store" });
