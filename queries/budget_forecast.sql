@@ -54,7 +54,7 @@ SELECT
     round(100 * spent / limit_amount, 1)::DOUBLE AS used_pct,
     CASE WHEN period_end IS NOT NULL THEN
         round(spent * (epoch(period_end) - epoch(period_start))
-              / greatest(epoch(now_utc) - epoch(period_start), 1), 2)::DECIMAL(38, 2) END AS forecast,
+              / greatest(epoch(now_utc) - epoch(period_start), 1), 6)::DECIMAL(38, 6) END AS forecast,
     CASE WHEN period_end IS NOT NULL THEN
         round(100 * spent / limit_amount * (epoch(period_end) - epoch(period_start))
               / greatest(epoch(now_utc) - epoch(period_start), 1), 1)::DOUBLE END AS forecast_pct,

@@ -2,7 +2,7 @@
 -- param tenant: text -- tenant; omitted means every tenant
 -- param agent: text -- agent id
 -- param principal: text -- on whose behalf, kind:id or id
--- param since: timestamp = 7d -- earliest occurred_at, inclusive (30m, 2h, 7d or an ISO date)
+-- param since: timestamp -- earliest occurred_at, inclusive (30m, 2h, 7d or an ISO date)
 -- param until: timestamp -- latest occurred_at, exclusive
 -- param bucket: text = day -- hour or day
 SELECT
