@@ -37,7 +37,6 @@ class Page:
     title: str
     sections: dict[str, pa.Table]
     context: dict[str, Any] = field(default_factory=dict)
-    next_url: str | None = None  # the trail's next page, by keyset
 
     @property
     def rows(self) -> int:

@@ -34,7 +34,7 @@ from agenttrail.console.render import export, html, message
 from agenttrail.console.sessions import COOKIE, Sessions, Visitor, csrf_holds
 from agenttrail.enforcement_api import Publish, tenant_of_token, validated_payload
 from agenttrail.queries import run_query
-from agenttrail.schemas.control import AnomalyAcknowledged, TokenRevoked
+from agenttrail.schemas.control import AnomalyAcknowledged, ControlEvent, ControlPayload, TokenRevoked
 
 CursorFactory = Callable[[], duckdb.DuckDBPyConnection]
 PAGE_ROUTES = frozenset({"/ui/trail", "/ui/events/{event_id}", "/ui/principals/{principal_id:path}",
@@ -161,8 +161,6 @@ def _router(cursor_factory: CursorFactory, sessions: Sessions, auth_reads: bool,
             raise HTTPException(status_code=403, detail="Changes are accepted only from the console's own pages.")
         if not csrf_holds(visitor, request.headers.get("x-csrf-token")):
             raise HTTPException(status_code=403, detail="This change lacks the page's CSRF token; reload the page.")
-        if publish is None:
-            raise HTTPException(status_code=503, detail="This server records no control events.")
         form = await request.form()
         return visitor, {key: str(value).strip() for key, value in form.items()}
 
@@ -171,7 +169,7 @@ def _router(cursor_factory: CursorFactory, sessions: Sessions, auth_reads: bool,
         visitor, form = await writer(request)
         payload = validated_payload(AnomalyAcknowledged, flag_id=form.get("flag_id", ""), note=form.get("note", ""))
         tenant = await run_in_threadpool(_flag_tenant, cursor_factory, form["flag_id"])
-        event = await run_in_threadpool(publish, tenant, payload, visitor.actor, None)  # type: ignore[arg-type]
+        event = await run_in_threadpool(_publish, publish, tenant, payload, visitor.actor, None)
         return JSONResponse({"event_id": event.event_id, "kind": event.kind,
                              "message": "Acknowledged; the flag closes as soon as the change is stored."})
 
@@ -183,12 +181,19 @@ def _router(cursor_factory: CursorFactory, sessions: Sessions, auth_reads: bool,
         payload = validated_payload(TokenRevoked, fingerprint=form.get("fingerprint", ""),
                                     tree=form.get("tree") == "true")
         tenant = await run_in_threadpool(tenant_of_token, cursor_factory, form["fingerprint"])
-        event = await run_in_threadpool(publish, tenant, payload, visitor.actor,  # type: ignore[arg-type]
-                                        form["reason"])
+        event = await run_in_threadpool(_publish, publish, tenant, payload, visitor.actor, form["reason"])
         return JSONResponse({"event_id": event.event_id, "kind": event.kind,
                              "message": "Revoked; every enforcement point hears it as soon as it is stored."})
 
     return router
+
+
+def _publish(publish: Publish | None, tenant: str, payload: ControlPayload, actor: str,
+             reason: str | None) -> ControlEvent:
+    """Record the change as a control event (fail-closed), or 503 on a server that records none."""
+    if publish is None:
+        raise HTTPException(status_code=503, detail="This server records no control events.")
+    return publish(tenant, payload, actor, reason)
 
 
 def _flag_tenant(cursor_factory: CursorFactory, flag_id: str) -> str:
