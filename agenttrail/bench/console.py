@@ -5,7 +5,8 @@ materialized chains), seals it into signed checkpoints as the materializer
 would, and asks the console's pages through the real app (routing, the named
 queries, the integrity proof of the event, Jinja2 rendering and the access
 log's record of each read, published to the bench's broker and acknowledged)
-in this process, without a socket: the time is the server's, not a network's.
+served by uvicorn on a loopback port of this process: the time is the server's and
+the loopback's, not a network's.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from fastapi.testclient import TestClient
+import httpx
 
 from agenttrail.access_log import AccessRecorder
 from agenttrail.api import create_app
@@ -29,6 +30,7 @@ from agenttrail.bench.chains import CHAIN_SIZE, T0
 from agenttrail.bench.report import BenchError, percentile
 from agenttrail.callers import Callers
 from agenttrail.config import Settings
+from agenttrail.console.local import served
 from agenttrail.consumers.projections.checkpoints import CheckpointSealer
 from agenttrail.consumers.store import open_store
 from agenttrail.signing import trusted_public_key
@@ -54,31 +56,33 @@ def measure_console(db: Path, settings: Settings, bootstrap: str, *, events: int
         checkpoints = len(CheckpointSealer(settings).seal(con, partial=True))
         con.commit()
         seal_s = time.perf_counter() - t0
-        token = secrets.token_urlsafe(16)
-        recorder = AccessRecorder(settings, bootstrap)
-        app = create_app(con.cursor, callers=Callers(hashlib.sha256(token.encode()).hexdigest(), []),
-                         auth_reads=True, recorder=recorder,
-                         public_key=partial(trusted_public_key, None, settings.signing_key_path))
-        try:
-            with TestClient(app, headers={"Authorization": f"Bearer {token}"}) as client:
-                searches = trail_searches(events)
-                pages = client.get(searches[0], params={"format": "json"}).json()
-                searches.append("/ui/trail?" + urlencode({"before": pages["next_before"]}))  # page 2, by keyset
-                rng = random.Random(seed)
-                chains = [f"/ui/events/{rng.randrange(events // CHAIN_SIZE):08x}-0000-7000-8000-"
-                          f"{rng.randrange(CHAIN_SIZE):012x}" for _ in range(runs)]
-                trail = _timed(client, [searches[i % len(searches)] for i in range(runs)], on_progress)
-                chain = _timed(client, chains, on_progress)
-                verified = "Integrity: verified" in client.get(chains[0]).text
-        finally:
-            recorder.close()
     finally:
+        con.close()
+    con = open_store(db, read_only=True)
+    token = secrets.token_urlsafe(16)
+    recorder = AccessRecorder(settings, bootstrap)
+    app = create_app(con.cursor, callers=Callers(hashlib.sha256(token.encode()).hexdigest(), []), auth_reads=True,
+                     recorder=recorder, public_key=partial(trusted_public_key, None, settings.signing_key_path))
+    try:
+        with served(app) as url, httpx.Client(base_url=url, timeout=60,
+                                              headers={"Authorization": f"Bearer {token}"}) as client:
+            searches = trail_searches(events)
+            pages = client.get(searches[0], params={"format": "json"}).json()
+            searches.append("/ui/trail?" + urlencode({"before": pages["next_before"]}))  # page 2, by keyset
+            rng = random.Random(seed)
+            chains = [f"/ui/events/{rng.randrange(events // CHAIN_SIZE):08x}-0000-7000-8000-"
+                      f"{rng.randrange(CHAIN_SIZE):012x}" for _ in range(runs)]
+            trail = _timed(client, [searches[i % len(searches)] for i in range(runs)], on_progress)
+            chain = _timed(client, chains, on_progress)
+            verified = "Integrity: verified" in client.get(chains[0]).text
+    finally:
+        recorder.close()
         con.close()
     return {"events": events, "checkpoints": checkpoints, "seal_s": seal_s, "runs": runs, "trail": trail,
             "chain": chain, "chain_verified": verified, "searches": searches}
 
 
-def _timed(client: TestClient, urls: list[str], on_progress: Callable[[int], None]) -> dict[str, float]:
+def _timed(client: httpx.Client, urls: list[str], on_progress: Callable[[int], None]) -> dict[str, float]:
     timings = []
     for url in urls:
         start = time.perf_counter()

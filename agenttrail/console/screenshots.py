@@ -15,23 +15,20 @@ from __future__ import annotations
 import argparse
 import hashlib
 import secrets
-import socket
 import tempfile
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-import uvicorn
 from rich.console import Console
 
 from agenttrail import sql
 from agenttrail.api import create_app
 from agenttrail.callers import Callers
 from agenttrail.config import load_settings
+from agenttrail.console.local import served
 from agenttrail.consumers.store import open_store
 from agenttrail.signing import trusted_public_key
 
@@ -44,22 +41,15 @@ VIEWPORT = {"width": 1400, "height": 900}
 
 @contextmanager
 def console_server(db: Path, admin_token: str) -> Iterator[str]:
-    """The console (the API app, no materializer) over ``db`` on a free loopback port; yields its URL."""
+    """The console (the API app, no materializer) over ``db``, reads needing ``admin_token``; yields its URL."""
     con = open_store(db, read_only=True)
     key_file = load_settings(db=db).signing_key_path
     app = create_app(con.cursor, callers=Callers(hashlib.sha256(admin_token.encode()).hexdigest(), []),
                      auth_reads=True, public_key=partial(trusted_public_key, None, key_file))
-    sock = socket.create_server(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
     try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+        with served(app) as url:
+            yield url
     finally:
-        server.should_exit = True
-        thread.join(10)
         con.close()
 
 
