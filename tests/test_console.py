@@ -171,6 +171,8 @@ def test_reads_need_a_token_with_auth_and_every_page_view_is_recorded(serve_fact
     assert httpx.get(f"{server.url}/ui/changes").status_code == 401
     wrong = httpx.post(f"{server.url}/ui/login", data={"token": "guess", "next": "/ui/trail"})
     assert wrong.status_code == 401 and "not one this server knows" in wrong.text
+    elsewhere = httpx.post(f"{server.url}/ui/login", data={"token": ADMIN}, headers={"Origin": "https://evil.example"})
+    assert elsewhere.status_code == 403 and "set-cookie" not in elsewhere.headers, "no sign-in from another site"
     admin = signed_in(server, ADMIN, "dana")
     assert admin.get("/ui/spend?since=2h").status_code == 200
     assert admin.get("/ui/changes").status_code == 200

@@ -73,11 +73,11 @@ def _router(cursor_factory: CursorFactory, sessions: Sessions, auth_reads: bool,
         except HTTPException as exc:
             if exc.status_code == 401 and fmt == "html":
                 return RedirectResponse("/ui/login?" + urlencode({"next": str(request.url.path)}), status_code=303)
-            return _failure(request, fmt, exc.status_code, str(exc.detail))
+            return _failure(request, sessions.visitor(request), fmt, exc.status_code, str(exc.detail))
         except EventNotFoundError as exc:
-            return _failure(request, fmt, 404, str(exc))
+            return _failure(request, sessions.visitor(request), fmt, 404, str(exc))
         except QueryError as exc:
-            return _failure(request, fmt, 400, str(exc))
+            return _failure(request, sessions.visitor(request), fmt, 400, str(exc))
         if fmt in ("json", "csv"):
             return export(page, fmt, request.query_params.get("section"))
         return html(page, request, visitor)
@@ -133,6 +133,7 @@ def _router(cursor_factory: CursorFactory, sessions: Sessions, auth_reads: bool,
 
     @router.post("/ui/login")
     async def login(request: Request) -> Response:
+        _same_origin(request)  # no other site signs a browser in as someone else
         form = await request.form()
         signed = sessions.sign_in(str(form.get("token", "")), str(form.get("name", "")) or None)
         if signed is None:
@@ -156,9 +157,7 @@ def _router(cursor_factory: CursorFactory, sessions: Sessions, auth_reads: bool,
         visitor = sessions.visitor(request)
         if visitor is None or not visitor.caller.admin:
             raise HTTPException(status_code=401, detail="Changes need the admin token: sign in with it.")
-        origin = request.headers.get("origin")
-        if origin is not None and origin != f"{request.url.scheme}://{request.url.netloc}":
-            raise HTTPException(status_code=403, detail="Changes are accepted only from the console's own pages.")
+        _same_origin(request)
         if not csrf_holds(visitor, request.headers.get("x-csrf-token")):
             raise HTTPException(status_code=403, detail="This change lacks the page's CSRF token; reload the page.")
         form = await request.form()
@@ -188,6 +187,13 @@ def _router(cursor_factory: CursorFactory, sessions: Sessions, auth_reads: bool,
     return router
 
 
+def _same_origin(request: Request) -> None:
+    """403 when the browser says the form came from another site (browsers send Origin on every POST)."""
+    origin = request.headers.get("origin")
+    if origin is not None and origin != f"{request.url.scheme}://{request.url.netloc}":
+        raise HTTPException(status_code=403, detail="Accepted only from the console's own pages.")
+
+
 def _publish(publish: Publish | None, tenant: str, payload: ControlPayload, actor: str,
              reason: str | None) -> ControlEvent:
     """Record the change as a control event (fail-closed), or 503 on a server that records none."""
@@ -204,7 +210,7 @@ def _flag_tenant(cursor_factory: CursorFactory, flag_id: str) -> str:
     return str(found["tenant"][0].as_py())
 
 
-def _failure(request: Request, fmt: str, status: int, detail: str) -> Response:
+def _failure(request: Request, visitor: Visitor | None, fmt: str, status: int, detail: str) -> Response:
     if fmt == "html":
-        return message(request, None, "Cannot show this page", detail, status=status)
+        return message(request, visitor, "Cannot show this page", detail, status=status)
     return JSONResponse({"error": status, "detail": detail}, status_code=status)
