@@ -35,7 +35,9 @@ HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",  # page URLs carry fingerprints and filters
+    # Page URLs carry fingerprints and filters: never to another site. (no-referrer would make the browser
+    # send "Origin: null" on the sign-in form, which the same-origin check must refuse.)
+    "Referrer-Policy": "same-origin",
     "Cross-Origin-Opener-Policy": "same-origin",
     "Cross-Origin-Resource-Policy": "same-origin",
     "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=()",
