@@ -210,7 +210,7 @@ class Served:
 ServeFactory = Callable[..., Served]
 
 
-def _serve_in(workdir: Path) -> Iterator[ServeFactory]:
+def serve_in(workdir: Path) -> Iterator[ServeFactory]:
     """Start `agenttrail serve` (its own embedded broker unless the env names one) in ``workdir``; SIGTERM stops it."""
     started: list[Served] = []
 
@@ -240,14 +240,14 @@ def _serve_in(workdir: Path) -> Iterator[ServeFactory]:
 
 @pytest.fixture
 def serve_factory(tmp_path: Path) -> Iterator[ServeFactory]:
-    """`_serve_in` a test's own directory."""
-    yield from _serve_in(tmp_path)
+    """`serve_in` a test's own directory."""
+    yield from serve_in(tmp_path)
 
 
 @pytest.fixture(scope="module")
 def serve_factory_module(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeFactory]:
-    """`_serve_in` one directory for a whole module, whose tests share what they read (never change it)."""
-    yield from _serve_in(tmp_path_factory.mktemp("served"))
+    """`serve_in` one directory for a whole module, whose tests share what they read (never change it)."""
+    yield from serve_in(tmp_path_factory.mktemp("served"))
 
 
 @pytest.fixture

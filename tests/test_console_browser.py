@@ -26,7 +26,7 @@ from playwright.sync_api import expect
 from agenttrail.console.screenshots import CHROMIUM, launch, sign_in
 from agenttrail.producers.trail import connect
 from tests.console_data import SCRIPT_NAME, Seeded, seed_tenant
-from tests.fixtures import _serve_in, client_settings, wait_for
+from tests.fixtures import client_settings, serve_in, wait_for
 from tests.test_cli import agenttrail
 
 pytestmark = pytest.mark.browser
@@ -58,7 +58,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     workdir = tmp_path_factory.mktemp("console-demo")
     ran = agenttrail("demo", "--events", DEMO_EVENTS, cwd=workdir, timeout=300)
     assert ran.returncode == 0, ran.stderr
-    servers = _serve_in(workdir)
+    servers = serve_in(workdir)
     start = next(servers)
     server = start(AGENTTRAIL_API_TOKENS=json.dumps([
         {"name": "acme-analyst", "sha256": hashlib.sha256(ACME_TOKEN.encode()).hexdigest(), "tenant": "acme"}]))
