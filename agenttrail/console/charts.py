@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 TOP_SERIES = 8  # agents drawn one by one; the rest are summed as "others"
+BUDGET_AXIS_MAX_PCT = 200  # a runaway at 50,000% would squash every other budget and the threshold markers
 
 
 def spend_chart(rows: list[dict[str, Any]], currency: str, lines: list[dict[str, Any]]) -> dict[str, Any]:
@@ -56,9 +57,11 @@ def budget_chart(budgets: list[dict[str, Any]]) -> dict[str, Any]:
         {"type": "scatter", "label": "thresholds", "data": markers, "pointStyle": "triangle", "pointRadius": 7,
          "rotation": 180},
     ]}, "options": {"indexAxis": "y", "responsive": True, "maintainAspectRatio": False, "animation": False,
-                    "scales": {"x": {"beginAtZero": True, "suggestedMax": 120,
-                                     "title": {"display": True, "text": "% of the limit"}},
-                               "y": {"type": "category"}}}}
+                    "scales": {"x": {"beginAtZero": True, "max": BUDGET_AXIS_MAX_PCT,
+                                     "title": {"display": True, "text": f"% of the limit (bars stop at "
+                                                                        f"{BUDGET_AXIS_MAX_PCT}%: the table has "
+                                                                        "the exact figures)"}},
+                               "y": {"type": "category", "ticks": {"autoSkip": False}}}}}
 
 
 def versions_chart(versions: list[dict[str, Any]]) -> dict[str, Any]:

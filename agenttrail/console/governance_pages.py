@@ -7,6 +7,7 @@ writes (``console.routes``), which these pages offer to the admin.
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 import pyarrow.compute as pc
@@ -30,7 +31,8 @@ def spend(ask: Ask) -> Page:
     if agent:
         budget_rows = [row for row in budget_rows if row["scope"] == f"agent:{agent}"]
         top = top.filter(pc.equal(top["agent_id"], agent))
-    currencies = sorted({row["currency"] for row in rows})
+    charges = Counter(row["currency"] for row in rows)
+    currencies = sorted(charges, key=lambda name: (-charges[name], name))  # the most used first: the default
     currency = ask.get("currency") or (currencies[0] if currencies else "USD")
     lines = _budget_lines(budget_rows, currency, bucket, tenant, agent)
     return Page("spend", "Spend", {"spend": over_time, "top_spenders": top, "budgets": budgets},
