@@ -17,6 +17,7 @@ from agenttrail.console.pages import Ask, Page
 from agenttrail.output import to_records
 
 BUDGET_CHART_ROWS = 12
+TOP_SPENDERS = 20
 
 
 def spend(ask: Ask) -> Page:
@@ -27,10 +28,11 @@ def spend(ask: Ask) -> Page:
                           bucket=bucket)
     top = ask.query("spend_by_agent", tenant=tenant, since=since, until=ask.get("until"))
     budgets = ask.query("budget_forecast", tenant=tenant)
-    rows, budget_rows = to_records(over_time), to_records(budgets)
     if agent:
-        budget_rows = [row for row in budget_rows if row["scope"] == f"agent:{agent}"]
+        budgets = budgets.filter(pc.equal(budgets["scope"], f"agent:{agent}"))
         top = top.filter(pc.equal(top["agent_id"], agent))
+    top = top.slice(0, TOP_SPENDERS)
+    rows, budget_rows = to_records(over_time), to_records(budgets)
     charges = Counter(row["currency"] for row in rows)
     currencies = sorted(charges, key=lambda name: (-charges[name], name))  # the most used first: the default
     currency = ask.get("currency") or (currencies[0] if currencies else "USD")
