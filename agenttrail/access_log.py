@@ -89,10 +89,13 @@ class RecordReads:
     is known once the router has run, so the decision is made when the answer starts.
     """
 
-    def __init__(self, app: ASGIApp, recorder: AccessRecorder, callers: Callers) -> None:
+    def __init__(self, app: ASGIApp, recorder: AccessRecorder, callers: Callers,
+                 routes: frozenset[str] = RECORDED_ROUTES) -> None:
+        """``routes`` are the route templates whose answers carry trail data (the console adds its pages)."""
         self.app = app
         self.recorder = recorder
         self.callers = callers
+        self.routes = routes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -101,7 +104,7 @@ class RecordReads:
         held: list[Message] = []
 
         async def hold_if_recorded(message: Message) -> None:
-            if held or (message["type"] == "http.response.start" and _recorded(scope)):
+            if held or (message["type"] == "http.response.start" and _recorded(scope, self.routes)):
                 held.append(message)
                 if message["type"] == "http.response.body" and not message.get("more_body", False):
                     await self._release(scope, held, send)
@@ -119,9 +122,13 @@ class RecordReads:
                          params={k: _clean(v) for k, v in request.query_params.items()},
                          status=start["status"], rows=int(rows) if rows else None,
                          client=request.client.host if request.client else None)
+        caller = scope.get("state", {}).get("caller")  # set by a route that knew its caller another way
+        if caller is None:
+            caller = self.callers.identify(request.headers.get("authorization"))
+        tenant = request.query_params.get("tenant") or (caller.tenant if caller is not None else None) or "*"
         try:
-            await run_in_threadpool(self.recorder.record, read, tenant=request.query_params.get("tenant") or "*",
-                                    actor=self._actor(request.headers.get("authorization")))
+            await run_in_threadpool(self.recorder.record, read, tenant=tenant,
+                                    actor=caller.actor if caller is not None else "service:unknown-token")
         except AuditUnavailableError as exc:
             await JSONResponse({"error": "AuditUnavailableError", "detail": str(exc)}, status_code=503)(
                 scope, _nothing, send)
@@ -130,20 +137,14 @@ class RecordReads:
             await send(message)
 
 
-    def _actor(self, authorization: str | None) -> str:
-        """The caller's name (``service:token-<name>``, ``service:anonymous``); a token nobody issued is named so."""
-        caller = self.callers.identify(authorization)
-        return caller.actor if caller is not None else "service:unknown-token"
-
-
 def _route(scope: Scope) -> str | None:
     return getattr(scope.get("route"), "path", None)
 
 
-def _recorded(scope: Scope) -> bool:
+def _recorded(scope: Scope, routes: frozenset[str]) -> bool:
     """Whether this request's answer carries trail data (token status only when it reads the lineage)."""
     route = _route(scope)
-    if route not in RECORDED_ROUTES:
+    if route not in routes:
         return False
     return route != "/v1/tokens/{fingerprint}" or Request(scope).query_params.get("lineage") == "true"
 

@@ -19,6 +19,7 @@ from typing import Annotated, Any
 import duckdb
 import pyarrow as pa
 import pyarrow.ipc
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -29,10 +30,13 @@ from agenttrail._exceptions import (
     EventError,
     PolicyError,
     QueryError,
+    SigningKeyError,
     UnknownQueryError,
 )
-from agenttrail.access_log import ROWS_HEADER, AccessRecorder, RecordReads
+from agenttrail.access_log import RECORDED_ROUTES, ROWS_HEADER, AccessRecorder, RecordReads
 from agenttrail.callers import ANONYMOUS, Caller, Callers
+from agenttrail.console.routes import PAGE_ROUTES, mount_console
+from agenttrail.console.sessions import Sessions
 from agenttrail.consumers.policy import backtest, parse_rules
 from agenttrail.enforcement_api import Publish, enforcement_router
 from agenttrail.enforcement_state import EnforcementState
@@ -75,7 +79,8 @@ def create_app(cursor_factory: Callable[[], duckdb.DuckDBPyConnection], *, calle
                enforcement: EnforcementState | None = None, monitor: HealthMonitor | None = None,
                metrics: ServiceMetrics | None = None,
                materializer_error: Callable[[], BaseException | None] = lambda: None,
-               recorder: AccessRecorder | None = None) -> FastAPI:
+               recorder: AccessRecorder | None = None,
+               public_key: Callable[[], Ed25519PublicKey] | None = None) -> FastAPI:
     """``cursor_factory`` gives a fresh read cursor per request; ``callers`` says who a token is and what it sees.
 
     Writes need the admin token; with ``auth_reads`` reads need a token too, and a tenant-scoped
@@ -86,7 +91,8 @@ def create_app(cursor_factory: Callable[[], duckdb.DuckDBPyConnection], *, calle
     materializer, answers token status without a query; without it every status is read from the database.
     ``monitor`` and ``metrics`` add ``/readyz``, ``/metrics`` and ``/v1/status`` (``agenttrail.health_api``).
     ``recorder`` records every read of trail data, and withholds the answer when it cannot
-    (``agenttrail.access_log``).
+    (``agenttrail.access_log``). The browser console (``agenttrail.console``) is served under ``/ui/``;
+    ``public_key`` is what its event pages verify checkpoints against.
     """
     app = FastAPI(title="AgentTrail", version="0.1.0", docs_url="/docs", redoc_url=None)
 
@@ -109,8 +115,10 @@ def create_app(cursor_factory: Callable[[], duckdb.DuckDBPyConnection], *, calle
     reads, operators = [Depends(reader)], [Depends(all_tenants)]
     app.include_router(enforcement_router(cursor_factory, writes=[Depends(require_admin)], reader=reader,
                                           publish=publish, fingerprint=fingerprint, enforcement=enforcement))
+    mount_console(app, cursor_factory, sessions=Sessions(callers), auth_reads=auth_reads, publish=publish,
+                  public_key=public_key or _no_public_key)
     if recorder is not None:
-        app.add_middleware(RecordReads, recorder=recorder, callers=callers)
+        app.add_middleware(RecordReads, recorder=recorder, callers=callers, routes=RECORDED_ROUTES | PAGE_ROUTES)
     if monitor is not None and metrics is not None:
         app.include_router(health_router(monitor, metrics, stats or dict, materializer_error, reads=operators))
 
@@ -170,6 +178,10 @@ def create_app(cursor_factory: Callable[[], duckdb.DuckDBPyConnection], *, calle
             return _respond(run_sql(cursor, q), request, format)
 
     return app
+
+
+def _no_public_key() -> Ed25519PublicKey:
+    raise SigningKeyError("This server was given no public key to verify checkpoints against.")
 
 
 def _respond(table: pa.Table, request: Request, fmt: str) -> Response:

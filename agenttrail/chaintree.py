@@ -46,7 +46,7 @@ def chain_nested(table: pa.Table) -> list[dict[str, Any]]:
 
 def rollup_line(rollup: dict[str, Any]) -> str:
     """A ``chain_summary`` record (from ``to_records``) as one line of rich markup, values inert."""
-    cost = ", ".join(f"{_trimmed(amount)} {currency}" for currency, amount in rollup["cost"].items()) or "no cost"
+    cost = ", ".join(f"{trim_amount(amount)} {currency}" for currency, amount in rollup["cost"].items()) or "no cost"
     facts = [
         f"{rollup['actions']} actions ({rollup['events']} events, {rollup['incomplete']} incomplete)",
         f"{rollup['failures']} failed, {rollup['denied']} denied", f"depth {rollup['max_depth']}",
@@ -82,7 +82,7 @@ def _label(row: dict[str, Any]) -> str:
     if row.get("duration_us") is not None:
         parts.append(f"{row['duration_us'] / 1000:.1f} ms")
     if row.get("cost_amount") is not None:
-        parts.append(f"{_trimmed(row['cost_amount'])} {row.get('cost_currency') or ''}".strip())
+        parts.append(f"{trim_amount(row['cost_amount'])} {row.get('cost_currency') or ''}".strip())
     if phase == "started+completed":
         parts.append("fail_closed: started+completed")
     version = f"@{row['agent_version']}" if row.get("agent_version") else ""
@@ -92,6 +92,6 @@ def _label(row: dict[str, Any]) -> str:
             f"  [dim]{inert_markup('  '.join(parts))}[/dim]{marker}")
 
 
-def _trimmed(amount: str) -> str:
+def trim_amount(amount: str) -> str:
     """``0.004200000`` as ``0.0042``: the stored scale is fixed at nine decimals, the display need not be."""
     return amount.rstrip("0").rstrip(".") if "." in amount else amount

@@ -83,8 +83,8 @@ def enforcement_router(cursor_factory: Callable[[], duckdb.DuckDBPyConnection], 
             tenant = ask.tenant
         else:
             fp = ask.fingerprint or _fingerprint_of(ask.token or "", fingerprint)
-            payload = _validated(TokenReinstated if lift else TokenRevoked, fingerprint=fp, tree=ask.tree)
-            tenant = ask.tenant or _tenant_of(cursor_factory, fp)
+            payload = validated_payload(TokenReinstated if lift else TokenRevoked, fingerprint=fp, tree=ask.tree)
+            tenant = ask.tenant or tenant_of_token(cursor_factory, fp)
         assert tenant is not None
         event = publish(tenant, payload, ask.actor, ask.reason)
         subject = ask.agent_id or getattr(payload, "fingerprint", None)
@@ -159,7 +159,8 @@ def _first_problem(exc: Exception) -> str:
     return "the body is neither a form nor a JSON object"
 
 
-def _validated(cls: type[ControlPayload], **fields: Any) -> ControlPayload:
+def validated_payload(cls: type[ControlPayload], **fields: Any) -> ControlPayload:
+    """``cls(**fields)``, or a 400 naming the first problem (the console's writes use it too)."""
     try:
         return cls(**fields)
     except ValidationError as exc:
@@ -178,7 +179,8 @@ def _stored_status(cursor_factory: Callable[[], duckdb.DuckDBPyConnection], fing
     return _jsonable(row)
 
 
-def _tenant_of(cursor_factory: Callable[[], duckdb.DuckDBPyConnection], fp: str) -> str:
+def tenant_of_token(cursor_factory: Callable[[], duckdb.DuckDBPyConnection], fp: str) -> str:
+    """The tenant whose events used the token ``fp``; 400 when none did (the caller must name it)."""
     with cursor_factory() as cursor:
         [row] = run_query(cursor, "token_status", {"fingerprint": fp}).to_pylist()
     if row["tenant"] is None:

@@ -20,7 +20,7 @@ from agenttrail._exceptions import ProofError
 from agenttrail.checkpoint import STATEMENT_VERSION, Checkpoint
 from agenttrail.consumers.leaves import parse_row_text
 from agenttrail.consumers.store import sql
-from agenttrail.merkle import inclusion_path, leaf_hash, root_from_path, tree_root
+from agenttrail.merkle import inclusion_path, leaf_hash, root_from_path
 from agenttrail.signing import key_id
 
 FORMAT = "agenttrail-inclusion-proof/1"
@@ -45,13 +45,17 @@ def make_proof(con: duckdb.DuckDBPyConnection, event_id: str) -> dict[str, Any]:
                          "run `agenttrail verify`.")
     row_text, raw = now[0][2], now[0][3]
     leaves = [leaf for (leaf,) in con.execute(sql("checkpoint_leaves_of"), {"checkpoint_id": checkpoint_id}).fetchall()]
-    if tree_root(leaves).hex() != checkpoint.root:
+    # The path's siblings cover every other leaf, so the root it implies is the recorded leaves' root: one
+    # pass over the tree instead of two (the console proves an event on every view of its page).
+    path = inclusion_path(leaves, index)
+    implied = root_from_path(recorded, index, len(leaves), path)
+    if len(leaves) != checkpoint.tree_size or implied.hex() != checkpoint.root:
         raise ProofError(f"Checkpoint {checkpoint_id}'s recorded leaves no longer match its root; "
                          "run `agenttrail verify`.")
     return {
         "format": FORMAT, "event_id": event_id, "store_seq": store_seq, "row": row_text,
         "raw": base64.b64encode(raw).decode(), "leaf_index": index, "tree_size": checkpoint.tree_size,
-        "audit_path": [h.hex() for h in inclusion_path(leaves, index)],
+        "audit_path": [h.hex() for h in path],
         "checkpoint": checkpoint.statement(), "digest": checkpoint.digest, "signature": checkpoint.signature,
     }
 

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass
+from functools import partial
 from typing import Any
 
 import duckdb
@@ -40,6 +41,7 @@ from agenttrail.producers.control import publish_control
 from agenttrail.runtime import remove_state, write_state
 from agenttrail.schemas.control import ControlEvent, ControlPayload
 from agenttrail.schemas.fingerprints import Fingerprinter
+from agenttrail.signing import trusted_public_key
 from agenttrail.webhooks import WebhookSender
 
 log = logging.getLogger("agenttrail.service")
@@ -233,7 +235,8 @@ def serve(settings: Settings, *, auth_reads: bool, announce: Any = print) -> Non
         app = create_app(con.cursor, callers=callers, auth_reads=auth_reads,
                          stats=lambda: asdict(pipeline.stats), publish=publish, fingerprint=fingerprinter.fingerprint,
                          enforcement=enforcement, monitor=monitor, metrics=metrics,
-                         materializer_error=lambda: pipeline.error, recorder=recorder)
+                         materializer_error=lambda: pipeline.error, recorder=recorder,
+                         public_key=partial(trusted_public_key, None, settings.signing_key_path))
         sock = socket.create_server((settings.host, settings.port))
         # Accepted connections inherit this. Without it a kept-alive client (a gateway polling token
         # status) waited ~40 ms per answer: Nagle's algorithm held the body for the delayed ACK.

@@ -2,6 +2,7 @@
 -- The actor chain lists the current actor first, then who delegated to it, so element i+1
 -- delegated to element i. Only events acted through more than one actor appear.
 -- param tenant: text -- tenant; omitted means every tenant
+-- param agent: text -- only pairs with this agent (or principal id) on either side
 SELECT
     e.tenant,
     e.actor_chain[hop.i + 1].kind AS delegator_kind,
@@ -14,5 +15,6 @@ SELECT
 FROM events AS e, range(1, len(e.actor_chain)) AS hop(i)
 WHERE len(e.actor_chain) > 1
   AND ($tenant::VARCHAR IS NULL OR e.tenant = $tenant::VARCHAR)
+  AND ($agent::VARCHAR IS NULL OR e.actor_chain[hop.i].id = $agent::VARCHAR OR e.actor_chain[hop.i + 1].id = $agent::VARCHAR)
 GROUP BY ALL
 ORDER BY events DESC, e.tenant, delegator_id, delegate_id

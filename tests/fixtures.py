@@ -210,15 +210,17 @@ class Served:
 ServeFactory = Callable[..., Served]
 
 
-def _serve_in(workdir: Path) -> Iterator[ServeFactory]:
+def serve_in(workdir: Path) -> Iterator[ServeFactory]:
     """Start `agenttrail serve` (its own embedded broker unless the env names one) in ``workdir``; SIGTERM stops it."""
     started: list[Served] = []
 
-    def start(**extra_env: str) -> Served:
+    def start(*args: str, **extra_env: str) -> Served:
+        """``args`` are more flags for serve (``--auth``), ``extra_env`` more settings."""
         env = {k: v for k, v in os.environ.items() if k != "AGENTTRAIL_BOOTSTRAP"} | {
             "AGENTTRAIL_FINGERPRINT_KEY": FINGERPRINT_KEY, "AGENTTRAIL_API_TOKEN": "admin-token-for-tests",
             "AGENTTRAIL_TOPIC_PREFIX": "served", **extra_env}
-        process = subprocess.Popen([sys.executable, "-m", "agenttrail.cli", "serve", "--port", "0"], cwd=workdir,
+        process = subprocess.Popen([sys.executable, "-m", "agenttrail.cli", "serve", "--port", "0", *args],
+                                   cwd=workdir,
                                    env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         state_file = workdir / "agenttrail.server.json"
         deadline = time.monotonic() + 60
@@ -238,14 +240,14 @@ def _serve_in(workdir: Path) -> Iterator[ServeFactory]:
 
 @pytest.fixture
 def serve_factory(tmp_path: Path) -> Iterator[ServeFactory]:
-    """`_serve_in` a test's own directory."""
-    yield from _serve_in(tmp_path)
+    """`serve_in` a test's own directory."""
+    yield from serve_in(tmp_path)
 
 
 @pytest.fixture(scope="module")
 def serve_factory_module(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeFactory]:
-    """`_serve_in` one directory for a whole module, whose tests share what they read (never change it)."""
-    yield from _serve_in(tmp_path_factory.mktemp("served"))
+    """`serve_in` one directory for a whole module, whose tests share what they read (never change it)."""
+    yield from serve_in(tmp_path_factory.mktemp("served"))
 
 
 @pytest.fixture

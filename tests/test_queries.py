@@ -55,6 +55,13 @@ SHIPPED = {
     "token_status",
     "policy_decisions",
     "policy_sets",
+    "trail_search",
+    "event",
+    "event_stream",
+    "spend_over_time",
+    "budget_forecast",
+    "token_lineage",
+    "tokens",
 }
 REQUIRED_VALUES = {"event_id": "e1", "version": "1.0.0", "principal": "human:alice", "tenant": "acme",
                    "scope": "agent:billing-bot", "fingerprint": "hmac-sha256:k1:" + "0" * 64}
@@ -179,7 +186,8 @@ def populated(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
               outcome="denied")
     add_event(con, "other", occurred_at=T0 + timedelta(hours=1), tenant="globex",
               agent_id="billing-bot", cost_amount=Decimal("5"), cost_currency="EUR")
-    add_event(con, "unrelated", occurred_at=T0 + timedelta(hours=2), agent_id="support-bot")
+    add_event(con, "unrelated", occurred_at=T0 + timedelta(hours=2), agent_id="support-bot",
+              token_fingerprint=REQUIRED_VALUES["fingerprint"])
     add_quarantine(con, 1, "undecodable")
     add_quarantine(con, 2, "secret_in_payload")
     project(con)
@@ -428,3 +436,24 @@ def test_every_query_runs_on_a_read_only_restricted_connection(tmp_path: Path) -
             assert run_query(con, name, required_params(name)).num_rows == expected
     finally:
         con.close()
+
+
+def test_budget_forecast_projects_the_periods_spend_to_its_end(populated: duckdb.DuckDBPyConnection) -> None:
+    as_of = "2025-03-11T00:00:00Z"  # a third of March gone, and nothing spent after T0
+    [row] = run_query(populated, "budget_forecast", {"tenant": "acme", "as_of": as_of}).to_pylist()
+    assert (row["scope"], row["period"], row["spent"]) == ("agent:billing-bot", "month", Decimal("0.002100000"))
+    assert row["forecast"] == Decimal("0.006510") and row["forecast_pct"] == 0.7, "31 days at the rate of 10"
+    assert row["crossed"] == [] and row["thresholds"] == [50, 100]
+
+
+def test_trail_search_pages_by_keyset_with_every_filter(populated: duckdb.DuckDBPyConnection) -> None:
+    first = run_query(populated, "trail_search", {"tenant": "acme", "limit": "2"}).to_pylist()
+    assert [r["event_id"] for r in first] == ["unrelated", "e4"]
+    last = first[-1]
+    after = run_query(populated, "trail_search", {"tenant": "acme", "limit": "2", "before_seq": str(last["store_seq"]),
+                                                  "before_at": last["occurred_at"].isoformat()}).to_pylist()
+    assert [r["event_id"] for r in after] == ["e3", "e2"]
+    assert [r["event_id"] for r in run_query(populated, "trail_search", {"outcome": "failure"}).to_pylist()] == ["e2"]
+    assert [r["event_id"] for r in run_query(populated, "trail_search", {"region": "us-east-1"}).to_pylist()] == ["e2"]
+    assert [r["event_id"] for r in run_query(populated, "trail_search", {
+        "fingerprint": REQUIRED_VALUES["fingerprint"]}).to_pylist()] == ["unrelated"]

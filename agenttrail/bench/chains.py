@@ -33,7 +33,7 @@ from agenttrail.queries import run_query
 
 CHAIN_SIZE = 12
 STALL_S = 30.0
-_T0 = datetime(2026, 1, 1, tzinfo=UTC)
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def measure_chain_query(db_path: Path, *, events: int = 1_000_000, runs: int = 50, agents: int = 50,
@@ -49,7 +49,7 @@ def measure_chain_query(db_path: Path, *, events: int = 1_000_000, runs: int = 5
     con = open_store(db_path)
     try:
         t0 = time.perf_counter()
-        con.execute(loader, {"total": events, "chain_size": CHAIN_SIZE, "agents": agents, "t0": _T0})
+        con.execute(loader, {"total": events, "chain_size": CHAIN_SIZE, "agents": agents, "t0": T0})
         con.execute("CHECKPOINT")
         t1 = time.perf_counter()
         rebuild(con, [ChainsProjection()], batch_size=batch_size)  # the chain tables are what the query reads

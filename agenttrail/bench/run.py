@@ -28,6 +28,8 @@ from rich.progress import (
 
 from agenttrail.bench.ceiling import consume, produce
 from agenttrail.bench.chains import measure_chain_query
+from agenttrail.bench.console import RUNS as CONSOLE_RUNS
+from agenttrail.bench.console import measure_console
 from agenttrail.bench.detection import measure_detection
 from agenttrail.bench.events import encoded_events
 from agenttrail.bench.integrity import measure_verify
@@ -122,6 +124,7 @@ def run_bench(*, events: int, query_events: int, console: Console, progress: boo
             "projected": bar.add_task("(f) with every projection", total=events),
             "verify": bar.add_task("(g) verify", total=1),
             "chains": bar.add_task("(h) chain query", total=1),
+            "console": bar.add_task("(k) console pages", total=2 * CONSOLE_RUNS),
             "detection": bar.add_task("(i) anomaly detection", total=4 * detection_events),
             "revocation": bar.add_task("(j) revocation latency", total=revocation_trials),
         }
@@ -155,6 +158,8 @@ def run_bench(*, events: int, query_events: int, console: Console, progress: boo
         bar.advance(tasks["verify"])
         chain_query = measure_chain_query(work / "chains.duckdb", events=query_events)
         bar.advance(tasks["chains"])
+        console_pages = measure_console(work / "chains.duckdb", _settings(bootstrap, work, run_id, "console", key),
+                                        bootstrap, events=query_events, on_progress=_advance(bar, tasks["console"]))
         detection = measure_detection(
             lambda stage: _settings(bootstrap, work, run_id, stage, key), bootstrap, work, events=detection_events,
             anomalies=DETECTION_ANOMALIES, wall_rate=DETECTION_WALL_RATE,
@@ -165,7 +170,7 @@ def run_bench(*, events: int, query_events: int, console: Console, progress: boo
     report = BenchReport(events=events, query_events=query_events, machine=machine, ceiling=ceiling, sdk=sdk,
                          materializer=materializer, naive=naive, query=query, projected=projected,
                          verify=asdict(verified), chain_query=chain_query, detection=detection,
-                         revocation=revocation,
+                         revocation=revocation, console=console_pages,
                          seconds=time.perf_counter() - started)
     report.measures = measures(report)
     return report

@@ -8,6 +8,7 @@ from dataclasses import asdict
 from rich.console import Console
 from rich.table import Table
 
+from agenttrail.bench.console_table import console_rows
 from agenttrail.bench.detection_table import detection_rows
 from agenttrail.bench.report import TARGETS, BenchReport, Measure
 from agenttrail.bench.revocation_table import revocation_rows
@@ -56,7 +57,8 @@ def measures(report: BenchReport) -> list[Measure]:
                 note=f"{q.rows_returned} rows, max {q.max_ms:.1f} ms"),
         Measure("(d) query", "load (INSERT … SELECT over range)", q.load_seconds, "s"),
     ]
-    return rows + _projection_rows(report) + detection_rows(report.detection) + revocation_rows(report.revocation)
+    return (rows + _projection_rows(report) + detection_rows(report.detection) + revocation_rows(report.revocation)
+            + console_rows(report.console))
 
 
 def _projection_rows(report: BenchReport) -> list[Measure]:

@@ -1,7 +1,8 @@
 -- Synthetic chained events for the chain-query benchmark, written straight into the store.
 -- Each chain holds $chain_size events as a binary tree (parent of position k is (k - 1) // 2),
 -- and its events are stored leaf first, the order agents emit them (a block ends inside its
--- parent's), so every link is made by re-rooting: the projection's common case.
+-- parent's), so every link is made by re-rooting: the projection's common case. Stage (k) seals this
+-- store and checks events' inclusion proofs, so each event_hash is the SHA-256 of its (empty) raw bytes.
 INSERT INTO events
 WITH numbered AS (
     SELECT i, i // $chain_size AS c, i % $chain_size AS k FROM range($total) AS t(i)
@@ -59,7 +60,7 @@ SELECT
     'stream-' || a AS stream_id,
     i AS stream_seq,
     NULL AS prev_hash,
-    printf('%064x', i) AS event_hash,
+    sha256(''::BLOB) AS event_hash,  -- of its raw bytes, as a stored event's is: stage (k) proves events
     'bench' AS schema_fingerprint,
     'bench.actions' AS kafka_topic,
     0 AS kafka_partition,
