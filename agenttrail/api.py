@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Annotated, Any
 
 import duckdb
 import pyarrow as pa
 import pyarrow.ipc
-from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -75,7 +75,7 @@ def create_app(cursor_factory: Callable[[], duckdb.DuckDBPyConnection], *, calle
                enforcement: EnforcementState | None = None, monitor: HealthMonitor | None = None,
                metrics: ServiceMetrics | None = None,
                materializer_error: Callable[[], BaseException | None] = lambda: None,
-               recorder: AccessRecorder | None = None) -> FastAPI:
+               recorder: AccessRecorder | None = None, routers: Sequence[APIRouter] = ()) -> FastAPI:
     """``cursor_factory`` gives a fresh read cursor per request; ``callers`` says who a token is and what it sees.
 
     Writes need the admin token; with ``auth_reads`` reads need a token too, and a tenant-scoped
@@ -86,7 +86,7 @@ def create_app(cursor_factory: Callable[[], duckdb.DuckDBPyConnection], *, calle
     materializer, answers token status without a query; without it every status is read from the database.
     ``monitor`` and ``metrics`` add ``/readyz``, ``/metrics`` and ``/v1/status`` (``agenttrail.health_api``).
     ``recorder`` records every read of trail data, and withholds the answer when it cannot
-    (``agenttrail.access_log``).
+    (``agenttrail.access_log``). ``routers`` are mounted as they are (the OTLP ingest: ``agenttrail.otlp_api``).
     """
     app = FastAPI(title="AgentTrail", version="0.1.0", docs_url="/docs", redoc_url=None)
 
@@ -109,6 +109,8 @@ def create_app(cursor_factory: Callable[[], duckdb.DuckDBPyConnection], *, calle
     reads, operators = [Depends(reader)], [Depends(all_tenants)]
     app.include_router(enforcement_router(cursor_factory, writes=[Depends(require_admin)], reader=reader,
                                           publish=publish, fingerprint=fingerprint, enforcement=enforcement))
+    for router in routers:
+        app.include_router(router)
     if recorder is not None:
         app.add_middleware(RecordReads, recorder=recorder, callers=callers)
     if monitor is not None and metrics is not None:
