@@ -161,18 +161,8 @@ class Trail:
         When the action cannot be recorded (fail_closed) or the guard refuses the agent, it is
         recorded as ``denied``, the block does not run, and the error is raised.
         """
-        scope = ActionScope(self, action_type, name, _current.get(), mode or self._mode_for(action_type))
-        if resource is not None:
-            scope.set_resource(*resource, region=resource_region)
-        for key, value in (attributes or {}).items():
-            scope.set_attribute(key, value)
-        scope.data_region, scope.source_address = data_region, source_address
-        try:
-            scope.start()
-        except (AuditUnavailableError, RevokedError) as exc:
-            scope.set_outcome("denied", code=type(exc).__name__, message=str(exc))
-            scope.finish()  # the trail says it was not run, instead of a forever-pending start or a silence
-            raise
+        scope = self._started(action_type, name, resource, resource_region, attributes, mode,
+                              data_region=data_region, source_address=source_address)
         token = _current.set(scope)
         try:
             yield scope
@@ -182,6 +172,34 @@ class Trail:
         finally:
             _current.reset(token)
             scope.finish()
+
+    def begin(self, action_type: str, name: str, *, resource: tuple[str, str] | None = None,
+              attributes: Mapping[str, str] | None = None) -> ActionScope:
+        """An action that ends elsewhere than it starts (a stream read later, a callback): call ``scope.end()``.
+
+        It is the child of the action open here, but opens no block of its own: actions
+        started while it runs do not nest under it. Like ``action``, a refusal by the guard
+        or an unrecordable fail_closed start is recorded as ``denied`` and raised.
+        """
+        return self._started(action_type, name, resource, None, attributes, None)
+
+    def _started(self, action_type: str, name: str, resource: tuple[str, str] | None, resource_region: str | None,
+                 attributes: Mapping[str, str] | None, mode: Mode | None, *, data_region: str | None = None,
+                 source_address: str | None = None) -> ActionScope:
+        """A started child of the action open now; a start that must not run is recorded as denied and raised."""
+        scope = ActionScope(self, action_type, name, _current.get(), mode or self._mode_for(action_type))
+        scope.data_region, scope.source_address = data_region, source_address
+        if resource is not None:
+            scope.set_resource(*resource, region=resource_region)
+        for key, value in (attributes or {}).items():
+            scope.set_attribute(key, value)
+        try:
+            scope.start()
+        except (AuditUnavailableError, RevokedError) as exc:
+            scope.set_outcome("denied", code=type(exc).__name__, message=str(exc))
+            scope.finish()  # the trail says it was not run, instead of a forever-pending start or a silence
+            raise
+        return scope
 
     def traced(
         self, action_type: str, name: str | None = None, **options: Any
@@ -336,6 +354,12 @@ class ActionScope:
             return  # already recorded as denied, which is what happened
         self.outcome = "failure"
         self.error = {"code": type(exc).__name__, "message": redact_secrets(str(exc))[:2000]}
+
+    def end(self, error: BaseException | None = None) -> None:
+        """Record an action from ``Trail.begin``: done, or failed with ``error``."""
+        if error is not None:
+            self.fail(error)
+        self.finish()
 
     def start(self) -> None:
         """Raises AgentSuspendedError (the guard) or AuditUnavailableError (fail_closed): do not run."""
