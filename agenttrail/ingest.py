@@ -33,7 +33,7 @@ from agenttrail.producers.spool import Spool
 from agenttrail.schemas.codec import default_codec
 from agenttrail.sql import text as sql
 
-PRUNE_AT = 50_000  # claims held before the stored ones are let go
+PRUNE_AT = 50_000  # claims held before the stored ones are let go (settle)
 LOOKUP_CHUNK = 5_000
 Lookup = Callable[[str, list[str], datetime, datetime], set[str]]
 
@@ -45,6 +45,7 @@ class Claims:
         self._stored = stored
         self._held: dict[str, tuple[str, datetime]] = dict(held or {})  # event id -> (tenant, occurred_at)
         self._lock = threading.Lock()
+        self._settle_at = PRUNE_AT
 
     def __len__(self) -> int:
         return len(self._held)
@@ -60,8 +61,8 @@ class Claims:
         stored = self._lookup(tenant, [(e["event_id"], e["occurred_at"]) for e in fresh])
         if stored:
             self.release(stored)
-        if len(self._held) > PRUNE_AT:
-            self._prune()
+        if len(self._held) > self._settle_at:  # not at every call while the store is behind: each settle queries
+            self._settle_at = self.settle() + PRUNE_AT
         return [event for event in fresh if event["event_id"] not in stored]
 
     def release(self, ids: set[str] | list[str]) -> None:
@@ -70,14 +71,15 @@ class Claims:
             for event_id in ids:
                 self._held.pop(event_id, None)
 
-    def _prune(self) -> None:
-        """Let go of the claims the store now has (those still on their way stay)."""
+    def settle(self) -> int:
+        """Let go of the claims the store now has; returns how many are still on their way."""
         with self._lock:
             by_tenant: dict[str, list[tuple[str, datetime]]] = defaultdict(list)
             for event_id, (tenant, at) in self._held.items():
                 by_tenant[tenant].append((event_id, at))
         for tenant, held in by_tenant.items():
             self.release(self._lookup(tenant, held))
+        return len(self._held)
 
     def _lookup(self, tenant: str, events: list[tuple[str, datetime]]) -> set[str]:
         found: set[str] = set()
@@ -124,7 +126,7 @@ class SpanIngest:
         self._skew = timedelta(seconds=settings.future_skew_s)
         self._nonce = new_span_id()  # a new process starts new streams: its sequence numbers start at 0
         spool = Spool(settings.ingest_spool_dir, settings.spool_max_bytes)
-        self.claims = Claims(lookup, _unsent(spool))
+        self.claims = Claims(lookup, unsent_events(spool))
         self.emitter = Emitter(settings, bootstrap, spool=spool)
         self.stats = IngestStats()
         self._stats_lock = threading.Lock()
@@ -175,8 +177,9 @@ class SpanIngest:
                 stats.seconds[phase] += spent
 
 
-def _unsent(spool: Spool) -> dict[str, tuple[str, datetime]]:
-    """The events a previous process spooled and Kafka has not acknowledged: claimed already."""
+def unsent_events(spool: Spool) -> dict[str, tuple[str, datetime]]:
+    """The events a previous process spooled and Kafka has not acknowledged (event id -> tenant, occurred_at):
+    claimed already, since the emitter delivers them."""
     records, _ = spool.read_pending(2**31)
     codec = default_codec()
     held = {}

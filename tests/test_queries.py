@@ -28,6 +28,7 @@ from tests.chain_events import project, store_control
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)  # safely in the past, for relative --since
 SHIPPED = {
     "trail",
+    "imported_events",
     "export_events",
     "access_log",
     "events_by_tenant",
