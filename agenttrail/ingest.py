@@ -160,7 +160,8 @@ class SpanIngest:
         return {"requests": stats.requests, "spans": stats.spans, "accepted": stats.accepted,
                 "duplicates": stats.duplicates, "rejected": stats.rejected, "claims_held": len(self.claims),
                 "seconds": {**stats.seconds, "produce": self.emitter.stats.send_seconds},
-                "unsent": self.emitter.stats.spooled - self.emitter.stats.acked}
+                "unsent": self.emitter.stats.spooled - self.emitter.stats.acked,
+                "process_cpu_seconds": time.process_time()}  # the whole server's, materializer included
 
     def close(self) -> None:
         self.emitter.close()

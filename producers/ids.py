@@ -8,7 +8,6 @@ store recognises, and a span's parent event id follows from the parent span's id
 from __future__ import annotations
 
 import hashlib
-import json
 import random
 import uuid
 
@@ -30,8 +29,8 @@ def new_span_id() -> str:
 
 
 def _digest(parts: tuple[str, ...]) -> bytes:
-    """SHA-256 of the parts, encoded unambiguously (no two tuples share an encoding)."""
-    return hashlib.sha256(json.dumps(parts, ensure_ascii=False).encode("utf-8")).digest()
+    """SHA-256 of the parts, each prefixed by its length (no two tuples share an encoding)."""
+    return hashlib.sha256("".join(f"{len(part)}:{part}" for part in parts).encode("utf-8")).digest()
 
 
 def derived_event_id(*parts: str) -> str:

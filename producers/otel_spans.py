@@ -41,6 +41,8 @@ MAX_VALUE = 4096
 MAX_NAME = 300
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _NOT_VERB = re.compile(r"[^a-z0-9_]")
+_KEYS: dict[str, str | None] = {}  # attribute key -> why it is dropped, or None (see _judge_key)
+_KEYS_REMEMBERED = 10_000
 
 # gen_ai.operation.name -> action type (the SDK's verbs where one exists)
 OPERATIONS = {
@@ -225,11 +227,9 @@ def _flat(pairs: Iterable[KeyValue], notes: set[str]) -> dict[str, str]:
     out: dict[str, str] = {}
     for pair in pairs:
         key = pair.key
-        if key.startswith(RESERVED_PREFIX):
-            notes.add(f"attributes under {RESERVED_PREFIX!r} are AgentTrail's own and were dropped")
-            continue
-        if looks_like_secret(key):
-            notes.add("attributes whose key looked like a credential were dropped")
+        refused = _KEYS[key] if key in _KEYS else _judge_key(key)
+        if refused:
+            notes.add(refused)
             continue
         value = _as_text(pair.value)
         if key in CONTENT_KEYS:
@@ -245,15 +245,31 @@ def _flat(pairs: Iterable[KeyValue], notes: set[str]) -> dict[str, str]:
     return out
 
 
+def _judge_key(key: str) -> str | None:
+    """Why an attribute key is dropped (None: kept); remembered, since a service sends few distinct keys."""
+    if key.startswith(RESERVED_PREFIX):
+        verdict: str | None = f"attributes under {RESERVED_PREFIX!r} are AgentTrail's own and were dropped"
+    elif looks_like_secret(key):
+        verdict = "attributes whose key looked like a credential were dropped"
+    else:
+        verdict = None
+    if len(_KEYS) < _KEYS_REMEMBERED:
+        _KEYS[key] = verdict
+    return verdict
+
+
 def _as_text(value: AnyValue) -> str:
+    """A value as JSON writes it (true, 42, 0.7, ["stop"]), a string as itself."""
     kind = value.WhichOneof("value")
     if kind == "string_value":
         return value.string_value
-    if kind in ("array_value", "kvlist_value", "bytes_value"):
-        return json.dumps(_native(value), ensure_ascii=False, separators=(",", ":"))
+    if kind == "int_value":
+        return str(value.int_value)
+    if kind == "bool_value":
+        return "true" if value.bool_value else "false"
     if kind is None:
         return ""
-    return json.dumps(_native(value))  # bool, int, double: as JSON writes them (true, 42, 0.7)
+    return json.dumps(_native(value), ensure_ascii=False, separators=(",", ":"))
 
 
 def _native(value: AnyValue) -> Any:

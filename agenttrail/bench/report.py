@@ -23,6 +23,7 @@ TARGETS = {
     "detection_precision": 0.9,  # flags that match an injected anomaly, held-out seeds, at least
     "detection_delay_p95_s": 2.0,  # raising event emitted -> flag committed, live, at most
     "revocation_p99_ms": 500.0,  # offending event emitted -> status endpoint / SDK guard refuses, at most
+    "otlp_spans_per_s": 5000.0,  # OTLP spans accepted through serve's POST /v1/traces, at least
 }
 
 ACTION_BLOCKS_MAX = 20_000  # ``with trail.action`` blocks timed (each also emits one event)
@@ -126,6 +127,7 @@ class BenchReport:
     chain_query: dict[str, Any]  # (h) the chain query over query_events stored events
     detection: dict[str, Any] | None  # (i) anomaly detection on labelled fleets; None when skipped
     revocation: dict[str, Any] | None  # (j) leaked token -> refused, through `agenttrail serve`; None when skipped
+    otlp: dict[str, Any] | None  # (k) OTLP spans through `agenttrail serve`; None when skipped
     seconds: float
     measures: list[Measure] = field(default_factory=list)
 
