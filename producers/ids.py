@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import random
-import uuid
 
 import uuid_utils
 
@@ -44,7 +43,8 @@ def derived_event_id(*parts: str) -> str:
     raw = bytearray(_digest(parts)[:16])
     raw[6] = (raw[6] & 0x0F) | 0x80  # version 8
     raw[8] = (raw[8] & 0x3F) | 0x80  # RFC 9562 variant
-    return str(uuid.UUID(bytes=bytes(raw)))
+    text = raw.hex()
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"  # as str(uuid.UUID(...)) writes it
 
 
 def derived_hex(length: int, *parts: str) -> str:

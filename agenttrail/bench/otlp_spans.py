@@ -1,9 +1,9 @@
 """The OTLP requests stage (k) sends: GenAI agent traces, as the OpenTelemetry SDK's exporter encodes them.
 
 Each trace is an agent invocation with a model call (token usage, so it is priced) and two
-tool calls, from one of twenty services whose resources carry what an SDK's do (service,
-cloud, host, telemetry SDK, runtime): 4 spans and about 14 attributes each. Ids are unique
-per run, so every span is new to the server.
+tool calls, ended in the seconds before its request is sent, from one of twenty services
+whose resources carry what an SDK's do (service, cloud, host, telemetry SDK, runtime): 4
+spans and about 14 attributes each. Ids are unique per run, so every span is new to the server.
 """
 
 from __future__ import annotations
@@ -41,10 +41,11 @@ def _resource(service: int) -> list[KeyValue]:
         "process.runtime.name": "cpython", "process.runtime.version": "3.12.7"}.items()]
 
 
-def _trace(rng: random.Random, now_ns: int) -> list[Span]:
+def _trace(rng: random.Random, ends_ns: int) -> list[Span]:
+    """One agent invocation whose root ends within the 5 s before ``ends_ns``."""
     trace_id = rng.randbytes(16)
     root, chat, tool1, tool2 = (rng.randbytes(8) for _ in range(4))
-    start = now_ns - rng.randint(1, 600) * 1_000_000_000
+    start = ends_ns - 1_100_000_000 - rng.randint(0, 5_000) * 1_000_000
 
     def span(span_id: bytes, parent: bytes, name: str, offset_ms: int, length_ms: int,
              attributes: dict[str, str | int | float | list[str]]) -> Span:
@@ -78,7 +79,9 @@ def otlp_requests(spans: int, per_request: int, *, seed: int = 9) -> list[tuple[
     """``spans`` spans (rounded up to whole traces) in serialized requests of about ``per_request`` spans each,
     with the number of spans in each."""
     rng = random.Random(seed)
-    now_ns = time.time_ns()
+    # As a live fleet's exporters send them: each request holds the spans that ended in the seconds before
+    # it, and the requests move on in time (a tenth of a second each, starting a minute ago).
+    first_ns = time.time_ns() - 60_000_000_000
     resources = [_resource(service) for service in range(SERVICES)]
     traces = -(-spans // SPANS_PER_TRACE)
     per_request_traces = max(1, per_request // SPANS_PER_TRACE)
@@ -86,8 +89,9 @@ def otlp_requests(spans: int, per_request: int, *, seed: int = 9) -> list[tuple[
     for first in range(0, traces, per_request_traces):
         by_service: dict[int, list[Span]] = {}
         count = min(per_request_traces, traces - first)
+        ends_ns = first_ns + first // per_request_traces * 100_000_000
         for _ in range(count):
-            by_service.setdefault(rng.randrange(SERVICES), []).extend(_trace(rng, now_ns))
+            by_service.setdefault(rng.randrange(SERVICES), []).extend(_trace(rng, ends_ns))
         request = ExportTraceServiceRequest(resource_spans=[
             ResourceSpans(resource=Resource(attributes=resources[service]),
                           scope_spans=[ScopeSpans(scope=SCOPE, spans=found)])
