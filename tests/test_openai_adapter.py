@@ -115,11 +115,15 @@ def test_client_calls_are_recorded_with_usage_exact_cost_and_their_errors(
         assert reply.choices[0].message.content == "Hello", "the agent gets the client's own response"
         with client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, stream=True) as stream:
             assert "".join(c.choices[0].delta.content or "" for c in stream if c.choices) == "Hello"
+        abandoned = client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, stream=True)
+        for _ in abandoned:
+            break  # a reader that stops early: the call is done, its usage never came
+        abandoned.close()
         client.embeddings.create(model="text-embedding-3-small", input="hello")
         with pytest.raises(openai.RateLimitError):
             client.chat.completions.create(model="overloaded", messages=MESSAGES)
     assert trail.flush(10)
-    assert materialize(settings, store, until=5) == 5
+    assert materialize(settings, store, until=6) == 6
 
     calls = stored_calls(store)
     chat = calls["chat gpt-4o-mini", 1200]
@@ -132,6 +136,8 @@ def test_client_calls_are_recorded_with_usage_exact_cost_and_their_errors(
     streamed = calls["chat gpt-4o-mini", 40]  # the stream's usage chunk, which the adapter asked for
     assert (streamed["output_tokens"], streamed["cost_amount"]) == (2, Decimal("0.000007200"))
     assert streamed["parent_event_id"] == root.event_id
+    early = calls["chat gpt-4o-mini", None]
+    assert (early["outcome"], early["cost_amount"], early["parent_event_id"]) == ("success", None, root.event_id)
     stream_request = next(body for path, _, body in model_api.requests if body.get("stream"))
     assert stream_request["stream_options"] == {"include_usage": True}
 

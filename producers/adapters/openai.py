@@ -23,6 +23,7 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from agenttrail.producers.trail import ActionScope, Trail
@@ -111,6 +112,19 @@ class _Recording:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._stream, name)
 
+    @contextmanager
+    def _reading(self) -> Iterator[None]:
+        """Around the iteration: a failure ends the action failed; the end, or a reader that stops early, done."""
+        try:
+            yield
+        except GeneratorExit:
+            self._finish(None)
+            raise
+        except BaseException as exc:
+            self._finish(exc)
+            raise
+        self._finish(None)
+
     def _finish(self, error: BaseException | None) -> None:
         if self._open:
             self._open = False
@@ -122,14 +136,10 @@ class _Recording:
 
 class _Stream(_Recording):
     def __iter__(self) -> Iterator[Any]:
-        try:
+        with self._reading():
             for chunk in self._stream:
                 self._last = chunk
                 yield chunk
-        except BaseException as exc:
-            self._finish(exc)
-            raise
-        self._finish(None)
 
     def __enter__(self) -> _Stream:
         return self
@@ -144,14 +154,10 @@ class _Stream(_Recording):
 
 class _AsyncStream(_Recording):
     async def __aiter__(self) -> AsyncIterator[Any]:
-        try:
+        with self._reading():
             async for chunk in self._stream:
                 self._last = chunk
                 yield chunk
-        except BaseException as exc:
-            self._finish(exc)
-            raise
-        self._finish(None)
 
     async def __aenter__(self) -> _AsyncStream:
         return self
