@@ -62,7 +62,7 @@ class ImportReport:
     emitted: int = 0  # new events sent
     already: int = 0  # records stored before, or met twice in this run
     bad: list[BadRecord] = field(default_factory=list)
-    unsent: int = 0  # emitted but not acknowledged by Kafka when the import ended (kept in the spool)
+    unsent: int = 0  # emitted but not acknowledged by Kafka when the import ended (in the spool for the next run)
     waiting: int | None = None  # emitted and not in the store when the import stopped waiting; None: not waited
 
 
@@ -85,10 +85,15 @@ def import_cloudtrail(paths: Iterable[Path], settings: Settings, tenant: str, *,
     files = log_files(paths)
     fingerprint = Fingerprinter(settings.fingerprint_key, settings.fingerprint_key_id).fingerprint
     client = QueryClient(settings)
+    bootstrap = resolve_bootstrap(settings)
     spool = Spool(settings.spool_dir / f"import-{SOURCE}-{re.sub(r'[^A-Za-z0-9_.-]', '_', tenant)[:100]}",
                   settings.spool_max_bytes)
-    claims = Claims(_stored_lookup(client, settings), unsent_events(spool))
-    emitter = Emitter(settings, resolve_bootstrap(settings), spool=spool)
+    try:
+        claims = Claims(_stored_lookup(client, settings), unsent_events(spool))
+        emitter = Emitter(settings, bootstrap, spool=spool)
+    except BaseException:
+        spool.close()
+        raise
     report = ImportReport()
     stream_id = f"{SOURCE}/{tenant}/{new_span_id()}"
     skew = timedelta(seconds=settings.future_skew_s)
@@ -109,8 +114,8 @@ def import_cloudtrail(paths: Iterable[Path], settings: Settings, tenant: str, *,
             if on_file is not None:
                 on_file(report)
         _emit(pending, tenant, claims, emitter, report)
-        emitter.flush(settings.delivery_timeout_ms / 1000 * 4)
-        report.unsent = emitter.stats.submitted - emitter.stats.acked - emitter.stats.refused
+        if not emitter.flush(settings.delivery_timeout_ms / 1000 * 4):
+            report.unsent = max(emitter.stats.submitted - emitter.stats.acked, 1)
     finally:
         emitter.close(timeout=5)
     if client.server_url and report.emitted:

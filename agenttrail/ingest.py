@@ -125,9 +125,9 @@ class SpanIngest:
         self._ready = ready
         self._skew = timedelta(seconds=settings.future_skew_s)
         self._nonce = new_span_id()  # a new process starts new streams: its sequence numbers start at 0
-        spool = Spool(settings.ingest_spool_dir, settings.spool_max_bytes)
-        self.claims = Claims(lookup, unsent_events(spool))
-        self.emitter = Emitter(settings, bootstrap, spool=spool)
+        self._spool = Spool(settings.ingest_spool_dir, settings.spool_max_bytes)
+        self.claims = Claims(lookup, unsent_events(self._spool))
+        self.emitter = Emitter(settings, bootstrap, spool=self._spool)
         self.stats = IngestStats()
         self._stats_lock = threading.Lock()
 
@@ -149,6 +149,7 @@ class SpanIngest:
             self.claims.release([event["event_id"] for event in fresh])
             raise IngestUnavailableError(f"{exc} Retry later.") from None
         t3 = clock()
+        self.claims.release([refusal.event_id for refusal in refusals])  # not stored: refused again if resent
         result = IngestResult(len(fresh) - len(refusals), len(mapped.events) - len(fresh),
                               mapped.rejected + [f"a span was refused: {r.reason}" for r in refusals], mapped.notes)
         self._count(result, {"decode": decode_s, "map": t1 - t0, "dedupe": t2 - t1, "seal": t3 - t2})
@@ -160,11 +161,12 @@ class SpanIngest:
         return {"requests": stats.requests, "spans": stats.spans, "accepted": stats.accepted,
                 "duplicates": stats.duplicates, "rejected": stats.rejected, "claims_held": len(self.claims),
                 "seconds": {**stats.seconds, "produce": self.emitter.stats.send_seconds},
-                "unsent": self.emitter.stats.spooled - self.emitter.stats.acked,
+                "unsent_bytes": self._spool.pending_bytes,  # accepted and not yet acknowledged by Kafka
                 "process_cpu_seconds": time.process_time()}  # the whole server's, materializer included
 
     def close(self) -> None:
-        self.emitter.close()
+        """What Kafka has not acknowledged by now stays in the spool, for the next start to send."""
+        self.emitter.close(timeout=5)
 
     def _count(self, result: IngestResult, seconds: dict[str, float]) -> None:
         with self._stats_lock:

@@ -56,7 +56,7 @@ def measure_otlp(settings: Settings, bootstrap: str, work: Path, *, spans: int,
                 if on_progress is not None:
                     on_progress(accepted)
         accepted_s = time.perf_counter() - started
-        stats = _until(lambda: _settled(client.get("/v1/stats", headers=operator).json(), sent, "unsent"),
+        stats = _until(lambda: _settled(client.get("/v1/stats", headers=operator).json(), sent, "produced"),
                        STALL_S, "serve to produce every span")
         produced_s = time.perf_counter() - started
         stored = _until(lambda: _settled(client.get("/v1/stats", headers=operator).json(), sent, "stored"),
@@ -89,9 +89,9 @@ def _export(client: httpx.Client, body: bytes, spans: int) -> int:
 
 
 def _settled(stats: dict[str, Any], spans: int, what: str) -> dict[str, Any] | None:
-    """``stats`` once every span is produced (``unsent``) or stored, else None."""
-    if what == "unsent":
-        done = stats["otlp"]["accepted"] >= spans and stats["otlp"]["unsent"] == 0
+    """``stats`` once every span is ``produced`` (serve's spool is empty) or ``stored``, else None."""
+    if what == "produced":
+        done = stats["otlp"]["accepted"] >= spans and stats["otlp"]["unsent_bytes"] == 0
     else:
         done = stats["stored"] + stats["duplicates"] >= spans
     return stats if done else None
