@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from functools import cache
 from importlib import resources
 from typing import Annotated, Any
@@ -49,8 +49,12 @@ def _exact(value: Any) -> Decimal:
     """A price as written: a string with at most 3 decimal places (floats are refused: YAML reads 2.50 as one)."""
     if not isinstance(value, str):
         raise ValueError("must be a quoted decimal string, e.g. \"2.50\"")
-    price = Decimal(value)
-    if price < 0 or price.as_tuple().exponent < -3:  # type: ignore[operator]
+    try:
+        price = Decimal(value)
+    except InvalidOperation:
+        raise ValueError(f"{value[:20]!r} is not a decimal number") from None
+    exponent = price.as_tuple().exponent
+    if not price.is_finite() or price < 0 or not isinstance(exponent, int) or exponent < -3:
         raise ValueError("must be a non-negative decimal with at most 3 places")
     return price
 

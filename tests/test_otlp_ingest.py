@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
+import pytest
 from google.rpc.status_pb2 import Status
 from opentelemetry.exporter.otlp.proto.http import Compression
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
@@ -56,13 +57,19 @@ def exporter(server: Served, token: str = ACME_TOKEN) -> OTLPSpanExporter:
                             compression=Compression.Gzip, timeout=10)
 
 
-def run_agent(server: Served) -> list[ReadableSpan]:
-    """An agent instrumented the OpenTelemetry way: invoke_agent > chat + two tool calls, one failing."""
+def run_agent(server: Served, monkeypatch: pytest.MonkeyPatch) -> list[ReadableSpan]:
+    """An agent instrumented the OpenTelemetry way: invoke_agent > chat + two tool calls, one failing.
+
+    Its exporter is configured as the README says, by the standard environment variables alone.
+    """
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", f"{server.url}/v1/traces")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_TRACES_HEADERS", f"Authorization=Bearer%20{ACME_TOKEN}")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "gzip")
     kept = InMemorySpanExporter()
     provider = TracerProvider(resource=Resource.create({
         "service.name": "research-agent", "service.version": "2.3.0", "cloud.region": "eu-west-1",
         "cloud.provider": "aws", "host.name": "worker-7"}))
-    provider.add_span_processor(SimpleSpanProcessor(exporter(server)))
+    provider.add_span_processor(SimpleSpanProcessor(OTLPSpanExporter()))
     provider.add_span_processor(SimpleSpanProcessor(kept))
     tracer = provider.get_tracer("acme.research", "0.9.0")
     with tracer.start_as_current_span("invoke_agent research", attributes={
@@ -87,9 +94,9 @@ def run_agent(server: Served) -> list[ReadableSpan]:
 
 
 def test_the_sdk_exporter_stores_a_linked_priced_chain_once_however_often_it_is_exported(
-        serve_factory: ServeFactory) -> None:
+        serve_factory: ServeFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     server = serve_factory(AGENTTRAIL_INGEST_TOKENS=INGEST_TOKENS)
-    spans = run_agent(server)
+    spans = run_agent(server, monkeypatch)
     wait_for(lambda: stored(server) >= 4, "the four spans to be stored")
 
     rows = {r["action_type"] + " " + r["action_name"]: r for r in sql(server, (

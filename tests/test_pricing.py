@@ -30,10 +30,11 @@ def test_the_shipped_table_is_pinned_to_its_version_and_every_price_is_exact() -
         assert per_token == per_token.quantize(Decimal("0.000000001")), "a token's price fits the store's 9 places"
 
 
-def test_a_float_price_is_refused_with_the_reason() -> None:
+@pytest.mark.parametrize("price", ["2.50", "'2.5001'", "'-1'", "'NaN'", "'two'"])
+def test_a_price_that_is_not_an_exact_decimal_is_refused_with_the_reason(price: str) -> None:
     with pytest.raises(ConfigError, match="price table is malformed"):
         parse_price_table("version: x\nchecked: 2026-01-01\ncurrency: USD\nprices:\n"
-                          "  - {provider: p, model: m, effective_from: 2026-01-01, input_per_mtok: 2.50,"
+                          f"  - {{provider: p, model: m, effective_from: 2026-01-01, input_per_mtok: {price},"
                           " output_per_mtok: '1'}\n")
 
 
