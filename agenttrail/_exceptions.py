@@ -40,7 +40,7 @@ no foreign exception type leaks through the public API.
     │   ├── QueryParameterError      a parameter is missing, unknown or malformed
     │   └── EventNotFoundError       no stored event has the id asked for
     ├── IngestError                  an OTLP request cannot be read (names what is wrong)
-    │   └── IngestUnavailableError   the server cannot take spans in now (starting, spool full): retry
+    │   └── IngestUnavailableError   the server cannot take spans in now (starting, spool full, store): retry
     ├── ServerError                  the agenttrail server answered with an error
     └── ExportError                  an export cannot be delivered, or its cursor not kept
 """

@@ -58,7 +58,11 @@ class Claims:
                 if event["event_id"] not in self._held:
                     self._held[event["event_id"]] = (tenant, event["occurred_at"])
                     fresh.append(event)
-        stored = self._lookup(tenant, [(e["event_id"], e["occurred_at"]) for e in fresh])
+        try:
+            stored = self._lookup(tenant, [(e["event_id"], e["occurred_at"]) for e in fresh])
+        except BaseException:
+            self.release([event["event_id"] for event in fresh])  # not sealed: a resend must be taken
+            raise
         if stored:
             self.release(stored)
         if len(self._held) > self._settle_at:  # not at every call while the store is behind: each settle queries
@@ -90,11 +94,15 @@ class Claims:
 
 
 def stored_in(cursor_factory: Callable[[], duckdb.DuckDBPyConnection]) -> Lookup:
-    """A Claims lookup on the server's own store."""
+    """A Claims lookup on the server's own store; a store that cannot answer is a reason to retry (503)."""
     def lookup(tenant: str, ids: list[str], since: datetime, until: datetime) -> set[str]:
-        with cursor_factory() as cursor:
-            rows = cursor.execute(sql("stored_event_ids"), {"tenant": tenant, "ids": ids, "since": since,
-                                                            "until": until}).fetchall()
+        try:
+            with cursor_factory() as cursor:
+                rows = cursor.execute(sql("stored_event_ids"), {"tenant": tenant, "ids": ids, "since": since,
+                                                                "until": until}).fetchall()
+        except duckdb.Error as exc:
+            raise IngestUnavailableError(f"The store could not say which spans it holds ({type(exc).__name__}); "
+                                         "retry shortly.") from None
         return {row[0] for row in rows}
     return lookup
 
