@@ -39,6 +39,8 @@ no foreign exception type leaks through the public API.
     │   ├── ReadOnlyQueryError       not exactly one read-only SELECT
     │   ├── QueryParameterError      a parameter is missing, unknown or malformed
     │   └── EventNotFoundError       no stored event has the id asked for
+    ├── IngestError                  an OTLP request cannot be read (names what is wrong)
+    │   └── IngestUnavailableError   the server cannot take spans in now (starting, spool full, store): retry
     ├── ServerError                  the agenttrail server answered with an error
     └── ExportError                  an export cannot be delivered, or its cursor not kept
 """
@@ -176,6 +178,21 @@ class QueryParameterError(QueryError):
 
 class EventNotFoundError(QueryError):
     pass
+
+
+class IngestError(AgentTrailError):
+    """An OTLP request the server cannot read; ``status`` is the HTTP answer (400, 413, 415)."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class IngestUnavailableError(IngestError):
+    """The server cannot take spans in now; the exporter should retry (503)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, status=503)
 
 
 class ServerError(AgentTrailError):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -20,7 +20,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.ipc
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -80,7 +80,8 @@ def create_app(cursor_factory: Callable[[], duckdb.DuckDBPyConnection], *, calle
                metrics: ServiceMetrics | None = None,
                materializer_error: Callable[[], BaseException | None] = lambda: None,
                recorder: AccessRecorder | None = None,
-               public_key: Callable[[], Ed25519PublicKey] | None = None) -> FastAPI:
+               public_key: Callable[[], Ed25519PublicKey] | None = None,
+               routers: Sequence[APIRouter] = ()) -> FastAPI:
     """``cursor_factory`` gives a fresh read cursor per request; ``callers`` says who a token is and what it sees.
 
     Writes need the admin token; with ``auth_reads`` reads need a token too, and a tenant-scoped
@@ -92,7 +93,8 @@ def create_app(cursor_factory: Callable[[], duckdb.DuckDBPyConnection], *, calle
     ``monitor`` and ``metrics`` add ``/readyz``, ``/metrics`` and ``/v1/status`` (``agenttrail.health_api``).
     ``recorder`` records every read of trail data, and withholds the answer when it cannot
     (``agenttrail.access_log``). The browser console (``agenttrail.console``) is served under ``/ui/``;
-    ``public_key`` is what its event pages verify checkpoints against.
+    ``public_key`` is what its event pages verify checkpoints against. ``routers`` are mounted as they
+    are (the OTLP ingest: ``agenttrail.otlp_api``).
     """
     app = FastAPI(title="AgentTrail", version="0.1.0", docs_url="/docs", redoc_url=None)
 
@@ -117,6 +119,8 @@ def create_app(cursor_factory: Callable[[], duckdb.DuckDBPyConnection], *, calle
                                           publish=publish, fingerprint=fingerprint, enforcement=enforcement))
     mount_console(app, cursor_factory, sessions=Sessions(callers), auth_reads=auth_reads, publish=publish,
                   public_key=public_key or _no_public_key)
+    for router in routers:
+        app.include_router(router)
     if recorder is not None:
         app.add_middleware(RecordReads, recorder=recorder, callers=callers, routes=RECORDED_ROUTES | PAGE_ROUTES)
     if monitor is not None and metrics is not None:

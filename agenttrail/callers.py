@@ -19,10 +19,13 @@ import hashlib
 import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
 from fastapi import HTTPException
 
-from agenttrail.config import ReaderToken
+from agenttrail.config import IngestToken, ReaderToken
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -68,12 +71,34 @@ class Callers:
             self._known.append((bytes.fromhex(admin_sha256), Caller("admin", None, admin=True)))
 
     def identify(self, authorization: str | None) -> Caller | None:
-        token = (authorization or "").removeprefix("Bearer ").strip()
-        if not token:
-            return ANONYMOUS
-        given = hashlib.sha256(token.encode()).digest()
-        found = None
-        for expected, caller in self._known:  # every comparison runs, whichever matches
-            if hmac.compare_digest(given, expected):
-                found = caller
-        return found
+        token = _bearer(authorization)
+        return ANONYMOUS if not token else _match(token, self._known)
+
+
+class IngestTokens:
+    """Presented bearer tokens to the one tenant whose telemetry they may write (``POST /v1/traces``).
+
+    Kept apart from ``Callers``: an ingest token reads nothing, and no reader or admin token
+    ingests, since neither names the single tenant every span it sends must belong to.
+    """
+
+    def __init__(self, tokens: list[IngestToken]) -> None:
+        self._known = [(bytes.fromhex(t.sha256), t) for t in tokens]
+
+    def identify(self, authorization: str | None) -> IngestToken | None:
+        token = _bearer(authorization)
+        return _match(token, self._known) if token else None
+
+
+def _bearer(authorization: str | None) -> str:
+    return (authorization or "").removeprefix("Bearer ").strip()
+
+
+def _match(token: str, known: list[tuple[bytes, T]]) -> T | None:
+    """Whose SHA-256 ``token`` has, comparing against every digest in constant time, whichever matches."""
+    given = hashlib.sha256(token.encode()).digest()
+    found = None
+    for expected, holder in known:
+        if hmac.compare_digest(given, expected):
+            found = holder
+    return found

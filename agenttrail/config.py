@@ -36,6 +36,19 @@ class ReaderToken(BaseModel):
     tenant: str | None = Field(default=None, min_length=1)  # None: every tenant (an auditor)
 
 
+class IngestToken(BaseModel):
+    """A token that only writes one tenant's telemetry (``POST /v1/traces``); it pins the tenant and reads nothing.
+
+    As with reader tokens, only its SHA-256 (hex) is configured.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    tenant: str = Field(min_length=1)
+
+
 class WebhookEndpoint(BaseModel):
     """Where alerts are POSTed. ``secret`` is a Standard Webhooks key (``whsec_`` + base64)."""
 
@@ -132,6 +145,9 @@ class Settings(BaseSettings):
     api_token_sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
     # Read-only tokens, most scoped to a tenant: AGENTTRAIL_API_TOKENS='[{"name": , "sha256": , "tenant": }]'.
     api_tokens: list[ReaderToken] = Field(default_factory=list)
+    # OTLP ingest (agenttrail/otlp_api.py): AGENTTRAIL_INGEST_TOKENS='[{"name": , "sha256": , "tenant": }]'.
+    ingest_tokens: list[IngestToken] = Field(default_factory=list)
+    otlp_max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)  # a request's body, after gunzip
 
     def api_token_hash(self) -> str | None:
         """The SHA-256 (hex) the API compares presented tokens against, from either setting."""
@@ -151,6 +167,11 @@ class Settings(BaseSettings):
     def signing_key_path(self) -> Path:
         """The Ed25519 key that signs checkpoints: AGENTTRAIL_SIGNING_KEY_FILE, else beside the database."""
         return self.signing_key_file or self.db.with_name(self.db.stem + ".signing-key.pem")
+
+    @property
+    def ingest_spool_dir(self) -> Path:
+        """Where serve keeps ingested spans it accepted and Kafka has not acknowledged yet."""
+        return self.db.with_name(self.db.stem + ".ingest-spool")
 
     @property
     def server_state_file(self) -> Path:

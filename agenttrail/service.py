@@ -27,7 +27,7 @@ from agenttrail._exceptions import AgentTrailError, BrokerUnavailableError, Mate
 from agenttrail.access_log import AccessRecorder
 from agenttrail.api import create_app
 from agenttrail.broker import EmbeddedBroker
-from agenttrail.callers import Callers
+from agenttrail.callers import Callers, IngestTokens
 from agenttrail.config import Settings
 from agenttrail.consumers.alert_delivery import notice_records, standing_notices
 from agenttrail.consumers.materializer import BatchResult, Materializer
@@ -35,8 +35,10 @@ from agenttrail.consumers.migrations import migrate
 from agenttrail.consumers.store import open_store, restrict_to_reading
 from agenttrail.enforcement_state import EnforcementState
 from agenttrail.health import HealthMonitor
+from agenttrail.ingest import SpanIngest, stored_in
 from agenttrail.kafka import ensure_topics, make_producer, send_and_wait
 from agenttrail.metrics import ServiceMetrics
+from agenttrail.otlp_api import otlp_router
 from agenttrail.producers.control import publish_control
 from agenttrail.runtime import remove_state, write_state
 from agenttrail.schemas.control import ControlEvent, ControlPayload
@@ -232,11 +234,14 @@ def serve(settings: Settings, *, auth_reads: bool, announce: Any = print) -> Non
         fingerprinter = Fingerprinter(settings.fingerprint_key, settings.fingerprint_key_id)
         recorder = AccessRecorder(settings, bootstrap)
         stack.callback(recorder.close)
+        ingest = SpanIngest(settings, bootstrap, stored_in(con.cursor), ready=lambda: pipeline.materializer.caught_up)
+        stack.callback(ingest.close)
+        otlp = otlp_router(ingest, IngestTokens(settings.ingest_tokens), max_body_bytes=settings.otlp_max_body_bytes)
         app = create_app(con.cursor, callers=callers, auth_reads=auth_reads,
-                         stats=lambda: asdict(pipeline.stats), publish=publish, fingerprint=fingerprinter.fingerprint,
-                         enforcement=enforcement, monitor=monitor, metrics=metrics,
-                         materializer_error=lambda: pipeline.error, recorder=recorder,
-                         public_key=partial(trusted_public_key, None, settings.signing_key_path))
+                         stats=lambda: {**asdict(pipeline.stats), "otlp": ingest.snapshot()}, publish=publish,
+                         fingerprint=fingerprinter.fingerprint, enforcement=enforcement, monitor=monitor,
+                         metrics=metrics, materializer_error=lambda: pipeline.error, recorder=recorder,
+                         public_key=partial(trusted_public_key, None, settings.signing_key_path), routers=[otlp])
         sock = socket.create_server((settings.host, settings.port))
         # Accepted connections inherit this. Without it a kept-alive client (a gateway polling token
         # status) waited ~40 ms per answer: Nagle's algorithm held the body for the delayed ACK.

@@ -133,6 +133,7 @@ class Materializer:
         self._publisher: Any = None
         self._outbox_dirty = True  # unknown at start: a crash may have left committed rows unpublished
         self._on_notices = on_notices
+        self.caught_up = False  # a step since start found nothing to poll: everything on the log is stored
         self._notices: list[dict[str, Any]] = []  # raised by the batch in its transaction, handed over after commit
         self.timings: dict[str, float] = dict.fromkeys((*PHASES, WORKER_CPU), 0.0)
         self._decoding = DecodePipeline(self.codec, self._skew, self.timings, use_worker=settings.decode_worker)
@@ -221,6 +222,7 @@ class Materializer:
                 result = self._commit(*done)
                 self._decoding.start_worker()
             elif not records:
+                self.caught_up = True
                 self._idle()
         except BaseException:
             self.close()

@@ -29,6 +29,7 @@ from agenttrail._exceptions import (
 )
 from agenttrail.broker import resolve_bootstrap
 from agenttrail.config import Settings, load_settings
+from agenttrail.pricing import RESERVED_PREFIX, price_usage
 from agenttrail.producers.emitter import Emitter, Mode, Refusal
 from agenttrail.producers.guard import Guard
 from agenttrail.producers.ids import new_event_id, new_span_id, new_trace_id
@@ -160,18 +161,8 @@ class Trail:
         When the action cannot be recorded (fail_closed) or the guard refuses the agent, it is
         recorded as ``denied``, the block does not run, and the error is raised.
         """
-        scope = ActionScope(self, action_type, name, _current.get(), mode or self._mode_for(action_type))
-        if resource is not None:
-            scope.set_resource(*resource, region=resource_region)
-        for key, value in (attributes or {}).items():
-            scope.set_attribute(key, value)
-        scope.data_region, scope.source_address = data_region, source_address
-        try:
-            scope.start()
-        except (AuditUnavailableError, RevokedError) as exc:
-            scope.set_outcome("denied", code=type(exc).__name__, message=str(exc))
-            scope.finish()  # the trail says it was not run, instead of a forever-pending start or a silence
-            raise
+        scope = self._started(action_type, name, resource, resource_region, attributes, mode,
+                              data_region=data_region, source_address=source_address)
         token = _current.set(scope)
         try:
             yield scope
@@ -181,6 +172,34 @@ class Trail:
         finally:
             _current.reset(token)
             scope.finish()
+
+    def begin(self, action_type: str, name: str, *, resource: tuple[str, str] | None = None,
+              attributes: Mapping[str, str] | None = None) -> ActionScope:
+        """An action that ends elsewhere than it starts (a stream read later, a callback): call ``scope.end()``.
+
+        It is the child of the action open here, but opens no block of its own: actions
+        started while it runs do not nest under it. Like ``action``, a refusal by the guard
+        or an unrecordable fail_closed start is recorded as ``denied`` and raised.
+        """
+        return self._started(action_type, name, resource, None, attributes, None)
+
+    def _started(self, action_type: str, name: str, resource: tuple[str, str] | None, resource_region: str | None,
+                 attributes: Mapping[str, str] | None, mode: Mode | None, *, data_region: str | None = None,
+                 source_address: str | None = None) -> ActionScope:
+        """A started child of the action open now; a start that must not run is recorded as denied and raised."""
+        scope = ActionScope(self, action_type, name, _current.get(), mode or self._mode_for(action_type))
+        scope.data_region, scope.source_address = data_region, source_address
+        if resource is not None:
+            scope.set_resource(*resource, region=resource_region)
+        for key, value in (attributes or {}).items():
+            scope.set_attribute(key, value)
+        try:
+            scope.start()
+        except (AuditUnavailableError, RevokedError) as exc:
+            scope.set_outcome("denied", code=type(exc).__name__, message=str(exc))
+            scope.finish()  # the trail says it was not run, instead of a forever-pending start or a silence
+            raise
+        return scope
 
     def traced(
         self, action_type: str, name: str | None = None, **options: Any
@@ -263,6 +282,7 @@ class ActionScope:
         self.outcome = "success"
         self.error: dict[str, str] | None = None
         self.cost: dict[str, Any] | None = None
+        self.usage: dict[str, Any] | None = None  # tokens set_usage recorded, priced when the action completes
         self.credential: dict[str, Any] | None = None
         self.attributes: dict[str, str] = {}
         self.data_region: str | None = None
@@ -277,6 +297,8 @@ class ActionScope:
         self.action["resource"] = {"kind": kind, "id": resource_id, "region": region}
 
     def set_attribute(self, key: str, value: str) -> None:
+        if key.startswith(RESERVED_PREFIX):
+            raise InvalidEventError(f"Attribute keys under {RESERVED_PREFIX!r} are AgentTrail's own; rename {key!r}.")
         _refuse_secret(f"attribute {key!r}", value)
         self.attributes[key] = str(value)
 
@@ -286,6 +308,20 @@ class ActionScope:
             raise InvalidEventError("Cost amounts must be Decimal or str, never float (floats lose cents).")
         self.cost = {"amount": Decimal(amount), "currency": currency,
                      "input_tokens": input_tokens, "output_tokens": output_tokens}
+
+    def set_usage(self, input_tokens: int | None, output_tokens: int | None = None, *, model: str | None = None,
+                  provider: str | None = None) -> None:
+        """Token usage without a cost: priced from the shipped price table when the action completes.
+
+        ``model`` defaults to the agent's; ``provider`` is the OpenTelemetry gen_ai.provider.name
+        (``openai``, ``anthropic``…). The event records which table priced it
+        (``agenttrail.price_table``); usage the table does not know keeps its token counts as
+        attributes and no cost. A cost set with ``set_cost`` wins.
+        """
+        if any(n is not None and (not isinstance(n, int) or n < 0) for n in (input_tokens, output_tokens)):
+            raise InvalidEventError("Token counts must be whole numbers, 0 or more.")
+        self.usage = {"input_tokens": input_tokens, "output_tokens": output_tokens,
+                      "model": model or self.trail.agent["model"], "provider": provider}
 
     def use_token(self, raw_token: str | None = None, *, fingerprint: str | None = None,
                   token_id: str | None = None, issuer: str | None = None, scopes: list[str] | None = None,
@@ -319,6 +355,12 @@ class ActionScope:
         self.outcome = "failure"
         self.error = {"code": type(exc).__name__, "message": redact_secrets(str(exc))[:2000]}
 
+    def end(self, error: BaseException | None = None) -> None:
+        """Record an action from ``Trail.begin``: done, or failed with ``error``."""
+        if error is not None:
+            self.fail(error)
+        self.finish()
+
     def start(self) -> None:
         """Raises AgentSuspendedError (the guard) or AuditUnavailableError (fail_closed): do not run."""
         self._t0 = time.perf_counter_ns()
@@ -334,16 +376,21 @@ class ActionScope:
 
     def _record(self, *, phase: str, outcome: str, duration_us: int | None) -> dict[str, Any]:
         trail = self.trail
+        cost = None
         if phase == "started":
             self.started_event_id = event_id = new_event_id()
-            attributes = self.attributes
+            attributes, occurred_at = self.attributes, self._started_at
         else:
-            event_id = self.event_id
+            event_id, occurred_at, cost = self.event_id, trail._now(), self.cost
             attributes = {**self.attributes, "started_event_id": self.started_event_id} \
                 if self.started_event_id else self.attributes
+            if cost is None and self.usage is not None:
+                priced = price_usage(self.usage["input_tokens"], self.usage["output_tokens"], at=occurred_at,
+                                     model=self.usage["model"], provider=self.usage["provider"])
+                cost, attributes = priced.cost, {**attributes, **priced.attributes}
         return {
             "event_id": event_id,
-            "occurred_at": self._started_at if phase == "started" else trail._now(),
+            "occurred_at": occurred_at,
             "tenant": trail.tenant,
             "agent": trail.agent,
             "principal": trail.principal,
@@ -358,7 +405,7 @@ class ActionScope:
             "error": self.error if phase == "completed" else None,
             "duration_us": duration_us,
             "credential": self.credential,
-            "cost": self.cost if phase == "completed" else None,
+            "cost": cost,
             "data_region": self.data_region,
             "source_address": self.source_address,
             "attributes": attributes,

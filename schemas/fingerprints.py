@@ -41,6 +41,9 @@ SECRET_SHAPES = (
 )
 
 _SECRET_SHAPES = re.compile("|".join(SECRET_SHAPES))
+# No shape matches fewer characters (Slack's xoxb- + 10 is the shortest; a test derives it from the shapes),
+# so a shorter value is no secret without running the expression: most attribute values are short.
+SHORTEST_SECRET = 15
 
 # The same shapes for RE2 (pyarrow.compute), for a vectorized pass that finds the few candidate
 # values; the Python expression then decides, so the verdict never rests on the two dialects
@@ -52,7 +55,7 @@ SECRET_CANDIDATES_RE2 = "|".join(
 
 def looks_like_secret(value: str) -> bool:
     """True when ``value`` contains a credential shape; cheap enough for every attribute."""
-    return _SECRET_SHAPES.search(value) is not None
+    return len(value) >= SHORTEST_SECRET and _SECRET_SHAPES.search(value) is not None
 
 
 def redact_secrets(text: str) -> str:

@@ -27,7 +27,8 @@ def test_bench_reports_every_stage_with_positive_numbers() -> None:
     assert report.query.p50_ms > 0 and report.query.rows_returned > 0 and report.query.load_seconds > 0
     stages = {m.stage for m in report.measures}
     assert stages == {"(a) ceiling", "(b) sdk", "(c) materializer", "(e) naive", "(d) query", "(f) projections",
-                      "(g) verify", "(h) chains", "(i) anomalies", "(j) revocation", "(k) console"}
+                      "(g) verify", "(h) chains", "(i) anomalies", "(j) revocation", "(k) console",
+                      "(l) otlp"}
     assert report.detection is None, "stage (i) runs only when asked for (tests/test_bench_detection.py)"
     assert report.verify["events"] == 2000 and report.verify["problems"] == 0
     assert report.chain_query["events"] == 5000 and report.chain_query["p50_ms"] > 0

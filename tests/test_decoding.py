@@ -22,7 +22,12 @@ from agenttrail.consumers.decoding import RawRecords, decode_records
 from agenttrail.consumers.intake import check, decode, flatten, quarantine_row
 from agenttrail.consumers.worker import DecodeWorker
 from agenttrail.schemas.codec import default_codec
-from agenttrail.schemas.fingerprints import SECRET_CANDIDATES_RE2, looks_like_secret
+from agenttrail.schemas.fingerprints import (
+    SECRET_CANDIDATES_RE2,
+    SECRET_SHAPES,
+    SHORTEST_SECRET,
+    looks_like_secret,
+)
 from tests.test_codec import sample_event
 
 SKEW = timedelta(minutes=5)
@@ -112,6 +117,14 @@ def test_the_re2_candidates_match_every_secret_python_finds(ascii_texts: list[st
             assert candidate == looks_like_secret(text), repr(text)
         elif looks_like_secret(text):
             assert candidate, repr(text)
+
+
+def test_no_secret_shape_is_shorter_than_the_values_looks_like_secret_skips() -> None:
+    """The shortcut for short values is exact: the regular expression engine's own minimum widths."""
+    import re._parser  # the parser behind re.compile: the minimum width of each shape
+
+    assert min(re._parser.parse(shape).getwidth()[0] for shape in SECRET_SHAPES) == SHORTEST_SECRET
+    assert looks_like_secret("xoxb-0123456789") and not looks_like_secret("xoxb-012345678")
 
 
 def _ready(worker: DecodeWorker) -> None:

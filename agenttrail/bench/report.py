@@ -24,6 +24,7 @@ TARGETS = {
     "detection_delay_p95_s": 2.0,  # raising event emitted -> flag committed, live, at most
     "revocation_p99_ms": 500.0,  # offending event emitted -> status endpoint / SDK guard refuses, at most
     "console_page_ms": 300.0,  # console trail search and chain view, server time p50/p95/max, at most
+    "otlp_spans_per_s": 5000.0,  # OTLP spans accepted through serve's POST /v1/traces, at least
 }
 
 ACTION_BLOCKS_MAX = 20_000  # ``with trail.action`` blocks timed (each also emits one event)
@@ -128,6 +129,7 @@ class BenchReport:
     detection: dict[str, Any] | None  # (i) anomaly detection on labelled fleets; None when skipped
     revocation: dict[str, Any] | None  # (j) leaked token -> refused, through `agenttrail serve`; None when skipped
     console: dict[str, Any]  # (k) console page loads over stage (h)'s store, sealed
+    otlp: dict[str, Any] | None  # (l) OTLP spans through `agenttrail serve`; None when skipped
     seconds: float
     measures: list[Measure] = field(default_factory=list)
 

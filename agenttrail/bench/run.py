@@ -35,6 +35,7 @@ from agenttrail.bench.events import encoded_events
 from agenttrail.bench.integrity import measure_verify
 from agenttrail.bench.materializer import measure_materializer
 from agenttrail.bench.naive import measure_naive
+from agenttrail.bench.otlp import measure_otlp
 from agenttrail.bench.query import measure_query
 from agenttrail.bench.report import QUERY_RUNS, BenchError, BenchReport, CeilingResult
 from agenttrail.bench.revocation import measure_revocation
@@ -96,15 +97,16 @@ DETECTION_WALL_RATE = 2000.0  # events per wall second the labelled fleet is thr
 
 
 def run_bench(*, events: int, query_events: int, console: Console, progress: bool = True,
-              detection_events: int = 0, revocation_trials: int = 0) -> BenchReport:
+              detection_events: int = 0, revocation_trials: int = 0, otlp_spans: int = 0) -> BenchReport:
     """Run every stage once on a private embedded broker and return the measurements.
 
-    ``detection_events`` per seed for stage (i), the anomaly detectors on labelled fleets, and
-    ``revocation_trials`` leaked tokens for stage (j), revocation latency; 0 skips either.
+    ``detection_events`` per seed for stage (i), the anomaly detectors on labelled fleets,
+    ``revocation_trials`` leaked tokens for stage (j), revocation latency, and ``otlp_spans``
+    for stage (l), OTLP ingest through serve; 0 skips any of them.
     """
-    if events < 1 or query_events < 1 or detection_events < 0 or revocation_trials < 0:
-        raise BenchError("events and query_events must be at least 1, detection_events and revocation_trials "
-                         "at least 0.")
+    if events < 1 or query_events < 1 or min(detection_events, revocation_trials, otlp_spans) < 0:
+        raise BenchError("events and query_events must be at least 1, detection_events, revocation_trials and "
+                         "otlp_spans at least 0.")
     machine = machine_info()
     run_id, key = secrets.token_hex(4), secrets.token_urlsafe(32)
     codec = default_codec()
@@ -127,6 +129,7 @@ def run_bench(*, events: int, query_events: int, console: Console, progress: boo
             "console": bar.add_task("(k) console pages", total=2 * CONSOLE_RUNS),
             "detection": bar.add_task("(i) anomaly detection", total=4 * detection_events),
             "revocation": bar.add_task("(j) revocation latency", total=revocation_trials),
+            "otlp": bar.add_task("(l) OTLP spans through serve", total=otlp_spans),
         }
         load = _settings(bootstrap, work, run_id, "load", key)
         with _quiet_gc():
@@ -164,30 +167,32 @@ def run_bench(*, events: int, query_events: int, console: Console, progress: boo
             lambda stage: _settings(bootstrap, work, run_id, stage, key), bootstrap, work, events=detection_events,
             anomalies=DETECTION_ANOMALIES, wall_rate=DETECTION_WALL_RATE,
             on_progress=_advance(bar, tasks["detection"])) if detection_events else None
-        revocation = _revocation_stage(work, run_id, key, revocation_trials,
-                                       _advance(bar, tasks["revocation"])) if revocation_trials else None
+        revocation = _on_own_broker(lambda bootstrap: measure_revocation(
+            _settings(bootstrap, work, run_id, "revocation", key), bootstrap, work / "revocation",
+            trials=revocation_trials, on_progress=_advance(bar, tasks["revocation"]))) if revocation_trials else None
+        otlp = _on_own_broker(lambda bootstrap: measure_otlp(
+            _settings(bootstrap, work, run_id, "otlp", key), bootstrap, work / "otlp", spans=otlp_spans,
+            on_progress=_advance(bar, tasks["otlp"]))) if otlp_spans else None
 
     report = BenchReport(events=events, query_events=query_events, machine=machine, ceiling=ceiling, sdk=sdk,
                          materializer=materializer, naive=naive, query=query, projected=projected,
                          verify=asdict(verified), chain_query=chain_query, detection=detection,
-                         revocation=revocation, console=console_pages,
+                         revocation=revocation, console=console_pages, otlp=otlp,
                          seconds=time.perf_counter() - started)
     report.measures = measures(report)
     return report
 
 
-def _revocation_stage(work: Path, run_id: str, key: str, trials: int,
-                      on_progress: Callable[[int], None]) -> dict[str, Any]:
-    """Stage (j) in the shape of a deployment: a broker carrying only its own traffic (the shared one holds
-    every earlier stage's millions of records in memory), and the agent's collector not walking the
-    earlier stages' leftovers in this process: they are frozen, since one full collection of them took
+def _on_own_broker(measure: Callable[[str], dict[str, Any]]) -> dict[str, Any]:
+    """Stages (j) and (k) in the shape of a deployment: a broker carrying only the stage's own traffic (the
+    shared one holds every earlier stage's millions of records in memory), and this process's collector
+    not walking the earlier stages' leftovers: they are frozen, since one full collection of them took
     57 ms here, a pause of the agent's threads that is the benchmark's cost, not an agent's."""
     gc.collect()
     gc.freeze()
     try:
         with EmbeddedBroker() as own:
-            return measure_revocation(_settings(own.bootstrap, work, run_id, "revocation", key), own.bootstrap,
-                                      work / "revocation", trials=trials, on_progress=on_progress)
+            return measure(own.bootstrap)
     finally:
         gc.unfreeze()
 

@@ -10,6 +10,7 @@ from rich.table import Table
 
 from agenttrail.bench.console_table import console_rows
 from agenttrail.bench.detection_table import detection_rows
+from agenttrail.bench.otlp_table import otlp_rows
 from agenttrail.bench.report import TARGETS, BenchReport, Measure
 from agenttrail.bench.revocation_table import revocation_rows
 from agenttrail.consumers.pipeline import WORKER_PHASES
@@ -58,7 +59,7 @@ def measures(report: BenchReport) -> list[Measure]:
         Measure("(d) query", "load (INSERT … SELECT over range)", q.load_seconds, "s"),
     ]
     return (rows + _projection_rows(report) + detection_rows(report.detection) + revocation_rows(report.revocation)
-            + console_rows(report.console))
+            + console_rows(report.console) + otlp_rows(report.otlp))
 
 
 def _projection_rows(report: BenchReport) -> list[Measure]:
@@ -88,14 +89,14 @@ def _projection_rows(report: BenchReport) -> list[Measure]:
 
 
 def _format(value: float, unit: str) -> str:
-    if unit in ("msg/s", "ev/s", "trials"):
+    if unit in ("msg/s", "ev/s", "trials", "spans/s"):
         return f"{value:,.0f} {unit}"
     if unit == "x":
         return f"{value:.2f}x"
     if unit == "s":
         return f"{value:.2f} s"
-    if unit == "µs/ev":
-        return f"{value:,.1f} µs/ev"
+    if unit in ("µs/ev", "µs/span"):
+        return f"{value:,.1f} {unit}"
     if unit == "":
         return ""
     return f"{value:,.1f} {unit}"

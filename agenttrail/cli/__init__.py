@@ -23,6 +23,7 @@ from agenttrail.cli import (
     enforcement,
     exporting,
     governance,
+    importing,
     integrity,
     policy,
     reading,
@@ -75,7 +76,7 @@ for _command in (
     policy.policy, enforcement.revoke, enforcement.suspend, enforcement.reinstate, enforcement.token,
     enforcement.revocations,
     integrity.verify, integrity.prove, integrity.verify_proof, integrity.archive_command,
-    integrity.restore_command, integrity.keys, exporting.export_command,
+    integrity.restore_command, integrity.keys, exporting.export_command, importing.import_group,
 ):
     cli.add_command(_command)
 

@@ -158,8 +158,11 @@ def broker(ctx: click.Context, port: int) -> None:
               help="Events per seed of the labelled fleets the anomaly detectors are scored on (4 seeds); 0 skips.")
 @click.option("--revocation-trials", default=200, show_default=True, type=click.IntRange(0),
               help="Leaked tokens whose revocation latency is measured through `agenttrail serve`; 0 skips.")
+@click.option("--otlp-spans", default=100_000, show_default=True, type=click.IntRange(0),
+              help="OpenTelemetry spans exported to `agenttrail serve`'s POST /v1/traces; 0 skips.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON instead of a table.")
-def bench(events: int, query_events: int, detection_events: int, revocation_trials: int, as_json: bool) -> None:
+def bench(events: int, query_events: int, detection_events: int, revocation_trials: int, otlp_spans: int,
+          as_json: bool) -> None:
     """Measure every stage on a private embedded broker and print the table.
 
     \b
@@ -168,11 +171,13 @@ def bench(events: int, query_events: int, detection_events: int, revocation_tria
       agenttrail bench --events 100000 --query-events 200000 --json > bench.json
       agenttrail bench --events 20000 --detection-events 0   # quick, without the detection stage
       agenttrail bench --events 1000 --query-events 1000 --detection-events 0 --revocation-trials 200
+      agenttrail bench --events 1000 --query-events 1000 --detection-events 0 --revocation-trials 0 --otlp-spans 200000
     """
     from agenttrail.bench import render_report, report_json, run_bench
 
     report = run_bench(events=events, query_events=query_events, detection_events=detection_events,
-                       revocation_trials=revocation_trials, console=err_console if as_json else console)
+                       revocation_trials=revocation_trials, otlp_spans=otlp_spans,
+                       console=err_console if as_json else console)
     if as_json:
         click.echo(report_json(report))
     else:
