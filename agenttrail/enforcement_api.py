@@ -104,7 +104,8 @@ def enforcement_router(cursor_factory: Callable[[], duckdb.DuckDBPyConnection], 
     async def get_token(fingerprint: str, lineage: bool = False,
                         caller: Caller = Depends(reader)) -> dict[str, Any]:
         """Active or not, and why not (``status``, ``revoked_at``, ``reason``, ``rule_id``, ``decided_by``,
-        ``root``); ``?lineage=true`` adds its parent, holder, issuer, first use and children from the store.
+        ``root``, ``caused_by``); ``?lineage=true`` adds its parent, holder, issuer, first use and children
+        from the store.
 
         A coroutine: the answer from memory needs no worker thread, and a query gets one.
         """
@@ -119,6 +120,7 @@ def enforcement_router(cursor_factory: Callable[[], duckdb.DuckDBPyConnection], 
         return _jsonable({"fingerprint": fingerprint, "active": False, "status": notice["status"],
                           "revoked_at": notice["issued_at"], "reason": notice["reason"],
                           "rule_id": notice["rule_id"], "decided_by": notice["decided_by"], "root": notice["root"],
+                          "caused_by": notice.get("caused_by"),
                           "tenant": notice["tenant"]})
 
     @router.get("/v1/agents/{agent_id}/status")
