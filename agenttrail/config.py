@@ -132,6 +132,9 @@ class Settings(BaseSettings):
     api_token_sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
     # Read-only tokens, most scoped to a tenant: AGENTTRAIL_API_TOKENS='[{"name": , "sha256": , "tenant": }]'.
     api_tokens: list[ReaderToken] = Field(default_factory=list)
+    # GitHub's secret scanning key list ({"public_keys": [...]}, as api.github.com/meta/public_keys/secret_scanning
+    # serves it): the keys whose signatures POST /v1/leaks/github accepts. None: it refuses every report.
+    leak_keys_file: Path | None = None
 
     def api_token_hash(self) -> str | None:
         """The SHA-256 (hex) the API compares presented tokens against, from either setting."""

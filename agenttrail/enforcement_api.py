@@ -12,7 +12,7 @@ Writes need the admin token; a malformed request gets 400 and changes nothing.
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import duckdb
@@ -33,6 +33,8 @@ from agenttrail.schemas.control import (
 )
 
 Publish = Callable[[str, ControlPayload, str, str | None], ControlEvent]
+# What the server records control events with: ([(tenant, payload), ...], actor, reason), fail-closed, in order.
+Changes = Callable[[Sequence[tuple[str, ControlPayload]], str, str | None], list[ControlEvent]]
 # What a token unknown to the store answers (token_status.sql), and so what another tenant's token reads as.
 _NEVER_SEEN = {"active": True, "known": False}
 
@@ -150,10 +152,11 @@ async def _parse(request: Request) -> EnforcementRequest:
             body = json.loads(await request.body() or b"null")
         return EnforcementRequest.model_validate(body)
     except (ValueError, ValidationError) as exc:  # json.JSONDecodeError is a ValueError
-        raise HTTPException(status_code=400, detail=_first_problem(exc)) from None
+        raise HTTPException(status_code=400, detail=first_problem(exc)) from None
 
 
-def _first_problem(exc: Exception) -> str:
+def first_problem(exc: Exception) -> str:
+    """A malformed body's first problem in one phrase (``where: what``), for a 400's detail."""
     if isinstance(exc, ValidationError):
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"]) or "body"
@@ -165,7 +168,7 @@ def _validated(cls: type[ControlPayload], **fields: Any) -> ControlPayload:
     try:
         return cls(**fields)
     except ValidationError as exc:
-        raise HTTPException(status_code=400, detail=_first_problem(exc)) from None
+        raise HTTPException(status_code=400, detail=first_problem(exc)) from None
 
 
 def _fingerprint_of(raw: str, fingerprint: Callable[[str], str] | None) -> str:
