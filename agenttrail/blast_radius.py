@@ -13,8 +13,8 @@ none gives one (GitHub does not say), the report covers the lineage's whole
 history. ``as_of`` answers as AgentTrail knew it at that moment, from the
 history rows: tokens first received and parents named by then, revocations in
 force then (``valid_from``/``valid_to``), budgets in force then with the spend
-received by then (``queries/budget_status.sql``), events received by then. No
-replay, whatever the moment.
+received by then (the ``budget_standing`` macro that ``queries/budget_status.sql``
+also answers with), events received by then. No replay, whatever the moment.
 """
 
 from __future__ import annotations
@@ -32,9 +32,9 @@ from agenttrail._exceptions import EventNotFoundError
 from agenttrail.chaintree import nested
 from agenttrail.consumers.policy.builtin import REVOKED_LINEAGE
 from agenttrail.output import inert, to_records
-from agenttrail.queries import run_query
 
-TIMELINE_LIMIT = 10_000
+TIMELINE_LIMIT = 1_000  # timeline events a report lists by default (the summary counts them all)
+TIMELINE_MAX = 100_000
 # Each section: a blast_<name>.sql over the temp tables, and the parameters it binds.
 _SECTIONS = {"actions": (), "resources": ("sensitive_actions",), "places": (), "principals": (), "spend": (),
              "used_after_revocation": ("limit",), "leak_reports": ("as_of",)}
@@ -102,12 +102,8 @@ def blast_radius(con: duckdb.DuckDBPyConnection, fingerprint: str, *, since: dat
 
 
 def _budgets(con: duckdb.DuckDBPyConnection, tenant: str, as_of: datetime) -> pa.Table:
-    """Each budget the lineage spent against, as of ``as_of``: limit, spent, remaining (budget_status.sql)."""
-    scopes = con.execute(sql.text("blast_budget_scopes"), {"tenant": tenant, "as_of": as_of}).fetchall()
-    answers = [run_query(con, "budget_status", {"tenant": tenant, "scope": scope, "model": model,
-                                                "as_of": as_of.isoformat()}) for scope, model in scopes]
-    answers = [answer for answer in answers if answer.num_rows]
-    return pa.concat_tables(answers) if answers else pa.table({"scope": pa.array([], pa.string())})
+    """Each budget the lineage spent against, as of ``as_of``: limit, spent, remaining."""
+    return _table(con, "blast_budgets", {"tenant": tenant, "as_of": as_of})
 
 
 def _table(con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any]) -> pa.Table:

@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from agenttrail._exceptions import ConfigError, EventNotFoundError, LeakReportError, LeakSignatureError
 from agenttrail.access_log import ROWS_HEADER
-from agenttrail.blast_radius import TIMELINE_LIMIT, blast_radius
+from agenttrail.blast_radius import TIMELINE_LIMIT, TIMELINE_MAX, blast_radius
 from agenttrail.blast_radius_html import render_html
 from agenttrail.callers import Caller
 from agenttrail.enforcement_api import Changes, first_problem
@@ -132,8 +132,8 @@ def leak_router(cursor_factory: Callable[[], duckdb.DuckDBPyConnection], *, writ
                          format: str = "json", limit: int = TIMELINE_LIMIT,
                          caller: Caller = Depends(reader)) -> Response:
         """Everything the token and every token minted from it did since exposure (JSON, or format=html)."""
-        if format not in ("json", "html") or not 1 <= limit <= TIMELINE_LIMIT:
-            raise HTTPException(status_code=400, detail=f"format is json or html; limit is 1 to {TIMELINE_LIMIT}.")
+        if format not in ("json", "html") or not 1 <= limit <= TIMELINE_MAX:
+            raise HTTPException(status_code=400, detail=f"format is json or html; limit is 1 to {TIMELINE_MAX:,}.")
         window = {"since": parse_time(since, label="since") if since else None,
                   "as_of": parse_time(as_of, label="as_of") if as_of else None}
         try:

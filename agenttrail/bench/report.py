@@ -23,6 +23,7 @@ TARGETS = {
     "detection_precision": 0.9,  # flags that match an injected anomaly, held-out seeds, at least
     "detection_delay_p95_s": 2.0,  # raising event emitted -> flag committed, live, at most
     "revocation_p99_ms": 500.0,  # offending event emitted -> status endpoint / SDK guard refuses, at most
+    "blast_radius_ms": 1000.0,  # a blast radius report over query_events stored events, p50, at most
 }
 
 ACTION_BLOCKS_MAX = 20_000  # ``with trail.action`` blocks timed (each also emits one event)
@@ -126,6 +127,8 @@ class BenchReport:
     chain_query: dict[str, Any]  # (h) the chain query over query_events stored events
     detection: dict[str, Any] | None  # (i) anomaly detection on labelled fleets; None when skipped
     revocation: dict[str, Any] | None  # (j) leaked token -> refused, through `agenttrail serve`; None when skipped
+    leak_cascade: dict[str, Any] | None  # (k) leak report -> whole tree revoked, through serve; None when skipped
+    blast_radius: dict[str, Any]  # (k) the blast radius report over query_events stored events
     seconds: float
     measures: list[Measure] = field(default_factory=list)
 

@@ -52,7 +52,7 @@ def measure_revocation(settings: Settings, bootstrap: str, work: Path, *, trials
     """Latency percentiles over ``trials`` leaked tokens; raises BenchError if the server never comes up."""
     work.mkdir(parents=True, exist_ok=True)
     admin = secrets.token_urlsafe(24)
-    with _served(settings, bootstrap, work, admin) as url, httpx.Client(base_url=url, timeout=5.0) as client:
+    with served(settings, bootstrap, work, admin) as url, httpx.Client(base_url=url, timeout=5.0) as client:
         trail = connect(tenant="bench", agent_id="bench-holder", agent_version="1.0.0", region=HOME,
                         principal="service:bench", settings=settings)
         try:
@@ -97,12 +97,7 @@ def _prepare(trail: Trail, settings: Settings, bootstrap: str, client: httpx.Cli
         with trail.action("token.issue", "issue_token", resource=("principal", "bench-holder")) as act:
             tokens.append((raw, act.use_token(raw, issuer=ISSUER)))
     trail.flush()
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while not (_known(client, tokens[-1][1]) and _policy_in_force(client)):
-        if time.monotonic() > deadline:
-            raise BenchError("The bench's `agenttrail serve` did not store the issued tokens and the rule set within "
-                             f"{START_TIMEOUT_S:g} s; run with --revocation-trials 0 to skip this stage.")
-        time.sleep(0.05)
+    waited(lambda: _known(client, tokens[-1][1]) and _policy_in_force(client), "the issued tokens and the rule set")
     if trail.guard is None:
         raise BenchError("The revocation stage measures the SDK guard, which AGENTTRAIL_GUARD turns off; unset it.")
     if not trail.guard.wait_caught_up(START_TIMEOUT_S):
@@ -148,23 +143,35 @@ def _policy_in_force(client: httpx.Client) -> bool:
     return any(row["name"] == RULE_SET and row["status"] == "in_force" for row in sets)
 
 
+def waited(check: Callable[[], bool], what: str) -> None:
+    """Return once ``check()`` is true; BenchError after START_TIMEOUT_S (the bench's server never got there)."""
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while not check():
+        if time.monotonic() > deadline:
+            raise BenchError(f"The bench's `agenttrail serve` did not store {what} within {START_TIMEOUT_S:g} s; "
+                             "its log is serve.log in the bench directory.")
+        time.sleep(0.05)
+
+
 @contextmanager
-def _served(settings: Settings, bootstrap: str, work: Path, admin: str) -> Iterator[str]:
-    """`agenttrail serve` on the bench's broker, as its own process; its URL, stopped with SIGTERM."""
+def served(settings: Settings, bootstrap: str, work: Path, admin: str, *, name: str = "revocation",
+           extra_env: dict[str, str] | None = None) -> Iterator[str]:
+    """`agenttrail serve` on the bench's broker, as its own process, with ``<name>.duckdb`` in ``work`` and
+    ``extra_env`` (AGENTTRAIL_ keys without the prefix); its URL, stopped with SIGTERM."""
     assert settings.fingerprint_key is not None
     env = {k: v for k, v in os.environ.items() if not k.startswith(ENV_PREFIX)} | {
         f"{ENV_PREFIX}BOOTSTRAP": bootstrap, f"{ENV_PREFIX}TOPIC_PREFIX": settings.topic_prefix,
         f"{ENV_PREFIX}FINGERPRINT_KEY": settings.fingerprint_key.get_secret_value(),
-        f"{ENV_PREFIX}DB": str(work / "revocation.duckdb"), f"{ENV_PREFIX}API_TOKEN": admin,
-    }
+        f"{ENV_PREFIX}DB": str(work / f"{name}.duckdb"), f"{ENV_PREFIX}API_TOKEN": admin,
+    } | {f"{ENV_PREFIX}{key}": value for key, value in (extra_env or {}).items()}
     with (work / "serve.log").open("w") as log:
         process = subprocess.Popen([sys.executable, "-m", "agenttrail.cli", "serve", "--port", "0"], cwd=work,
                                    env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + START_TIMEOUT_S
-        while (state := read_live_state(work / "revocation.server.json")) is None:
+        while (state := read_live_state(work / f"{name}.server.json")) is None:
             if process.poll() is not None or time.monotonic() > deadline:
-                raise BenchError("`agenttrail serve` did not start for the revocation stage: "
+                raise BenchError(f"`agenttrail serve` did not start for the {name} stage: "
                                  + (work / "serve.log").read_text("utf-8")[-500:])
             time.sleep(0.1)
         yield str(state["url"])

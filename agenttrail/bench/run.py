@@ -31,6 +31,7 @@ from agenttrail.bench.chains import measure_chain_query
 from agenttrail.bench.detection import measure_detection
 from agenttrail.bench.events import encoded_events
 from agenttrail.bench.integrity import measure_verify
+from agenttrail.bench.leaks import TREE_SIZES, measure_blast_radius, measure_leak_cascade
 from agenttrail.bench.materializer import measure_materializer
 from agenttrail.bench.naive import measure_naive
 from agenttrail.bench.query import measure_query
@@ -94,15 +95,16 @@ DETECTION_WALL_RATE = 2000.0  # events per wall second the labelled fleet is thr
 
 
 def run_bench(*, events: int, query_events: int, console: Console, progress: bool = True,
-              detection_events: int = 0, revocation_trials: int = 0) -> BenchReport:
+              detection_events: int = 0, revocation_trials: int = 0, leak_trials: int = 0) -> BenchReport:
     """Run every stage once on a private embedded broker and return the measurements.
 
-    ``detection_events`` per seed for stage (i), the anomaly detectors on labelled fleets, and
-    ``revocation_trials`` leaked tokens for stage (j), revocation latency; 0 skips either.
+    ``detection_events`` per seed for stage (i), the anomaly detectors on labelled fleets,
+    ``revocation_trials`` leaked tokens for stage (j), revocation latency, and ``leak_trials``
+    leaked trees of each size for stage (k), a leak report to its tree revoked; 0 skips each.
     """
-    if events < 1 or query_events < 1 or detection_events < 0 or revocation_trials < 0:
-        raise BenchError("events and query_events must be at least 1, detection_events and revocation_trials "
-                         "at least 0.")
+    if events < 1 or query_events < 1 or min(detection_events, revocation_trials, leak_trials) < 0:
+        raise BenchError("events and query_events must be at least 1, detection_events, revocation_trials and "
+                         "leak_trials at least 0.")
     machine = machine_info()
     run_id, key = secrets.token_hex(4), secrets.token_urlsafe(32)
     codec = default_codec()
@@ -124,6 +126,7 @@ def run_bench(*, events: int, query_events: int, console: Console, progress: boo
             "chains": bar.add_task("(h) chain query", total=1),
             "detection": bar.add_task("(i) anomaly detection", total=4 * detection_events),
             "revocation": bar.add_task("(j) revocation latency", total=revocation_trials),
+            "leaks": bar.add_task("(k) leak -> tree revoked", total=len(TREE_SIZES) * leak_trials + 1),
         }
         load = _settings(bootstrap, work, run_id, "load", key)
         with _quiet_gc():
@@ -159,30 +162,34 @@ def run_bench(*, events: int, query_events: int, console: Console, progress: boo
             lambda stage: _settings(bootstrap, work, run_id, stage, key), bootstrap, work, events=detection_events,
             anomalies=DETECTION_ANOMALIES, wall_rate=DETECTION_WALL_RATE,
             on_progress=_advance(bar, tasks["detection"])) if detection_events else None
-        revocation = _revocation_stage(work, run_id, key, revocation_trials,
+        revocation = _own_broker_stage(measure_revocation, work, run_id, key, "revocation", revocation_trials,
                                        _advance(bar, tasks["revocation"])) if revocation_trials else None
+        blast = measure_blast_radius(work / "blast.duckdb", events=query_events)
+        bar.advance(tasks["leaks"])
+        cascade = _own_broker_stage(measure_leak_cascade, work, run_id, key, "leaks", leak_trials,
+                                    _advance(bar, tasks["leaks"])) if leak_trials else None
 
     report = BenchReport(events=events, query_events=query_events, machine=machine, ceiling=ceiling, sdk=sdk,
                          materializer=materializer, naive=naive, query=query, projected=projected,
                          verify=asdict(verified), chain_query=chain_query, detection=detection,
-                         revocation=revocation,
+                         revocation=revocation, leak_cascade=cascade, blast_radius=blast,
                          seconds=time.perf_counter() - started)
     report.measures = measures(report)
     return report
 
 
-def _revocation_stage(work: Path, run_id: str, key: str, trials: int,
-                      on_progress: Callable[[int], None]) -> dict[str, Any]:
-    """Stage (j) in the shape of a deployment: a broker carrying only its own traffic (the shared one holds
-    every earlier stage's millions of records in memory), and the agent's collector not walking the
+def _own_broker_stage(measure: Callable[..., dict[str, Any]], work: Path, run_id: str, key: str, stage: str,
+                      trials: int, on_progress: Callable[[int], None]) -> dict[str, Any]:
+    """Stages (j) and (k) in the shape of a deployment: a broker carrying only its own traffic (the shared one
+    holds every earlier stage's millions of records in memory), and the agent's collector not walking the
     earlier stages' leftovers in this process: they are frozen, since one full collection of them took
     57 ms here, a pause of the agent's threads that is the benchmark's cost, not an agent's."""
     gc.collect()
     gc.freeze()
     try:
         with EmbeddedBroker() as own:
-            return measure_revocation(_settings(own.bootstrap, work, run_id, "revocation", key), own.bootstrap,
-                                      work / "revocation", trials=trials, on_progress=on_progress)
+            return measure(_settings(own.bootstrap, work, run_id, stage, key), own.bootstrap, work / stage,
+                           trials=trials, on_progress=on_progress)
     finally:
         gc.unfreeze()
 

@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from agenttrail.bench.detection_table import detection_rows
+from agenttrail.bench.leaks_table import leak_rows
 from agenttrail.bench.report import TARGETS, BenchReport, Measure
 from agenttrail.bench.revocation_table import revocation_rows
 from agenttrail.consumers.pipeline import WORKER_PHASES
@@ -56,7 +57,8 @@ def measures(report: BenchReport) -> list[Measure]:
                 note=f"{q.rows_returned} rows, max {q.max_ms:.1f} ms"),
         Measure("(d) query", "load (INSERT … SELECT over range)", q.load_seconds, "s"),
     ]
-    return rows + _projection_rows(report) + detection_rows(report.detection) + revocation_rows(report.revocation)
+    return (rows + _projection_rows(report) + detection_rows(report.detection) + revocation_rows(report.revocation)
+            + leak_rows(report.leak_cascade, report.blast_radius))
 
 
 def _projection_rows(report: BenchReport) -> list[Measure]:

@@ -15,7 +15,7 @@ from typing import Any
 import click
 import pyarrow as pa
 
-from agenttrail.blast_radius import TIMELINE_LIMIT
+from agenttrail.blast_radius import TIMELINE_LIMIT, TIMELINE_MAX
 from agenttrail.blast_radius_html import render_html
 from agenttrail.broker import resolve_bootstrap
 from agenttrail.chaintree import drawn
@@ -113,8 +113,8 @@ def leak_list(ctx: click.Context, fingerprint: str | None, **filters: Any) -> An
 @click.option("--since", help="Start of the window: 30m, 2h, 7d or an ISO date/time (default: the exposure its "
                               "leak reports give, else the lineage's whole history).")
 @click.option("--as-of", help="Answer as AgentTrail knew it then: tokens, lineage, revocations, budgets, events.")
-@click.option("--limit", type=click.IntRange(1, TIMELINE_LIMIT), default=TIMELINE_LIMIT, show_default=True,
-              help="Timeline events shown, oldest first.")
+@click.option("--limit", type=click.IntRange(1, TIMELINE_MAX), default=TIMELINE_LIMIT, show_default=True,
+              help="Timeline events listed, oldest first (the summary counts them all).")
 @click.option("--format", "fmt", type=click.Choice([*FORMATS, "html"]), default="table", show_default=True,
               help="table, json or html (the report); csv or parquet (its timeline).")
 @click.option("--json", "fmt", flag_value="json", help="Shortcut for --format json.")

@@ -158,8 +158,12 @@ def broker(ctx: click.Context, port: int) -> None:
               help="Events per seed of the labelled fleets the anomaly detectors are scored on (4 seeds); 0 skips.")
 @click.option("--revocation-trials", default=200, show_default=True, type=click.IntRange(0),
               help="Leaked tokens whose revocation latency is measured through `agenttrail serve`; 0 skips.")
+@click.option("--leak-trials", default=10, show_default=True, type=click.IntRange(0),
+              help="Leaked token trees of each size (1, 10, 1,000 descendants) reported to `agenttrail serve`; "
+                   "0 skips.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON instead of a table.")
-def bench(events: int, query_events: int, detection_events: int, revocation_trials: int, as_json: bool) -> None:
+def bench(events: int, query_events: int, detection_events: int, revocation_trials: int, leak_trials: int,
+          as_json: bool) -> None:
     """Measure every stage on a private embedded broker and print the table.
 
     \b
@@ -168,11 +172,13 @@ def bench(events: int, query_events: int, detection_events: int, revocation_tria
       agenttrail bench --events 100000 --query-events 200000 --json > bench.json
       agenttrail bench --events 20000 --detection-events 0   # quick, without the detection stage
       agenttrail bench --events 1000 --query-events 1000 --detection-events 0 --revocation-trials 200
+      agenttrail bench --events 1000 --detection-events 0 --revocation-trials 0 --leak-trials 10   # stage (k)
     """
     from agenttrail.bench import render_report, report_json, run_bench
 
     report = run_bench(events=events, query_events=query_events, detection_events=detection_events,
-                       revocation_trials=revocation_trials, console=err_console if as_json else console)
+                       revocation_trials=revocation_trials, leak_trials=leak_trials,
+                       console=err_console if as_json else console)
     if as_json:
         click.echo(report_json(report))
     else:
