@@ -74,11 +74,14 @@ def run_leak(trail: Trail, settings: Settings, bootstrap: str, pipeline: Pipelin
         if guard is not None and report.guard_after_s is None and guard.revoked(fingerprints[2]) is not None:
             report.guard_after_s = time.time() - started
         time.sleep(0.002)
+    stored = pipeline.stats.stored + pipeline.stats.duplicates
     try:
         with scraper.action("api.call", "scrape") as act:
             act.use_token(raw["grandchild"], issuer=ISSUER)
     except TokenRevokedError:
         report.refused = True
+    trail.flush()
+    pipeline.wait_until_stored(stored + 1, WATCH_S)  # the refused attempt, which the blast radius lists
     return report
 
 
