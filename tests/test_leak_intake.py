@@ -85,6 +85,14 @@ def github(tmp_path: Path) -> GitHub:
     return GitHub(tmp_path)
 
 
+def serve_with_lineage(serve_factory: ServeFactory, **env: str) -> tuple[Served, list[str]]:
+    """`agenttrail serve` (with ``env``) once it stored a root token delegated twice: the server, the fingerprints."""
+    server = serve_factory(**env)
+    lineage = delegated_lineage(client_settings(server))
+    wait_for(lambda: token_status(server, lineage[-1], lineage=True)["known"], "the lineage to be stored")
+    return server, lineage
+
+
 def test_githubs_documented_test_signature_verifies_and_a_changed_byte_does_not(tmp_path: Path) -> None:
     """The sample GitHub's partner program documentation signs with its published test key."""
     pem = ("-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEsz9ugWDj5jK5ELBK42ynytbo38gP\n"
@@ -103,10 +111,8 @@ def test_githubs_documented_test_signature_verifies_and_a_changed_byte_does_not(
 def test_a_signed_github_report_revokes_the_tree_records_each_revocation_and_answers_a_label_per_token(
     serve_factory: ServeFactory, github: GitHub
 ) -> None:
-    server = serve_factory(AGENTTRAIL_LEAK_KEYS_FILE=str(github.keys_file))
-    root, child, grandchild = delegated_lineage(client_settings(server))
-    wait_for(lambda: token_status(server, grandchild, lineage=True)["known"], "the lineage to be stored")
-
+    server, (root, child, grandchild) = serve_with_lineage(serve_factory,
+                                                           AGENTTRAIL_LEAK_KEYS_FILE=str(github.keys_file))
     answer = github.report(server, [match(ROOT_TOKEN), match(NEVER_SEEN_TOKEN)])
     assert answer.status_code == 200, answer.text
     assert answer.json() == [
@@ -142,9 +148,7 @@ def test_a_signed_github_report_revokes_the_tree_records_each_revocation_and_ans
 def test_a_bad_signature_or_a_malformed_report_is_refused_and_nothing_is_recorded(
     serve_factory: ServeFactory, github: GitHub
 ) -> None:
-    server = serve_factory(AGENTTRAIL_LEAK_KEYS_FILE=str(github.keys_file))
-    root, _, _ = delegated_lineage(client_settings(server))
-    wait_for(lambda: token_status(server, root, lineage=True)["known"], "the lineage to be stored")
+    server, (root, _, _) = serve_with_lineage(serve_factory, AGENTTRAIL_LEAK_KEYS_FILE=str(github.keys_file))
     url, body = f"{server.url}/v1/leaks/github", json.dumps([match(ROOT_TOKEN)]).encode()
     stranger = ec.generate_private_key(ec.SECP256R1())
 
@@ -176,10 +180,8 @@ def test_a_bad_signature_or_a_malformed_report_is_refused_and_nothing_is_recorde
 def test_a_revoked_lineage_that_tries_to_mint_a_child_is_refused_by_the_guard_and_flagged_as_an_incident(
     serve_factory: ServeFactory
 ) -> None:
-    server = serve_factory()
+    server, (root, child, grandchild) = serve_with_lineage(serve_factory)
     settings = client_settings(server)
-    root, child, grandchild = delegated_lineage(settings)
-    wait_for(lambda: token_status(server, grandchild, lineage=True)["known"], "the lineage to be stored")
     reported = httpx.post(f"{server.url}/v1/leaks", headers=server.admin, json={
         "token": CHILD_TOKEN, "source_url": "https://paste.example/abc", "exposed_at": "2026-01-01T00:00:00Z",
         "actor": "human:sec-oncall", "reason": "found in a paste"})
