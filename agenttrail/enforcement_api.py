@@ -84,7 +84,7 @@ def enforcement_router(cursor_factory: Callable[[], duckdb.DuckDBPyConnection], 
             payload = AgentReinstated(agent_id=ask.agent_id) if lift else AgentSuspended(agent_id=ask.agent_id)
             tenant = ask.tenant
         else:
-            fp = ask.fingerprint or _fingerprint_of(ask.token or "", fingerprint)
+            fp = ask.fingerprint or fingerprint_of(ask.token or "", fingerprint)
             payload = _validated(TokenReinstated if lift else TokenRevoked, fingerprint=fp, tree=ask.tree)
             tenant = ask.tenant or _tenant_of(cursor_factory, fp)
         assert tenant is not None
@@ -171,7 +171,8 @@ def _validated(cls: type[ControlPayload], **fields: Any) -> ControlPayload:
         raise HTTPException(status_code=400, detail=first_problem(exc)) from None
 
 
-def _fingerprint_of(raw: str, fingerprint: Callable[[str], str] | None) -> str:
+def fingerprint_of(raw: str, fingerprint: Callable[[str], str] | None) -> str:
+    """A raw token posted to the server, fingerprinted on arrival (503 when the server has no key)."""
     if fingerprint is None:
         raise HTTPException(status_code=503, detail="This server has no fingerprint key; send the fingerprint.")
     return fingerprint(raw)

@@ -23,7 +23,7 @@ import hashlib
 import json
 import threading
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
@@ -37,9 +37,6 @@ SIGNATURE_HEADER = "Github-Public-Key-Signature"
 MAX_MATCHES = 10_000
 _KEYS_SETTING = "AGENTTRAIL_LEAK_KEYS_FILE"
 
-Label = Literal["true_positive", "false_positive"]
-
-
 class Match(BaseModel):
     """One token GitHub found: the raw ``token``, the partner's pattern name, where it was found."""
 
@@ -50,8 +47,9 @@ class Match(BaseModel):
     url: str = Field(default="", max_length=2000)
     source: str | None = Field(default=None, max_length=100)
 
-    def answer(self, label: Label) -> dict[str, str]:
-        """The partner program's feedback for this match: its token by SHA-256, never raw."""
+    def answer(self, label: str) -> dict[str, str]:
+        """The partner program's feedback for this match (``label``: true_positive or false_positive): its
+        token by SHA-256, never raw."""
         return {"token_hash": hashlib.sha256(self.token.encode("utf-8")).hexdigest(), "token_type": self.type,
                 "label": label}
 

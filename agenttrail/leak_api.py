@@ -32,9 +32,9 @@ from agenttrail.access_log import ROWS_HEADER
 from agenttrail.blast_radius import TIMELINE_LIMIT, TIMELINE_MAX, blast_radius
 from agenttrail.blast_radius_html import render_html
 from agenttrail.callers import Caller
-from agenttrail.enforcement_api import Changes, first_problem
+from agenttrail.enforcement_api import Changes, fingerprint_of, first_problem
 from agenttrail.github_secret_scanning import KEY_HEADER, SIGNATURE_HEADER, SigningKeys, parse_matches
-from agenttrail.leak_reports import Leak, known_tokens, record_leaks
+from agenttrail.leak_reports import Leak, RecordedLeak, known_tokens, record_leaks
 from agenttrail.schemas.control import ControlEvent, ControlPayload
 from agenttrail.timeparse import parse_time
 
@@ -43,6 +43,7 @@ GITHUB_ACTOR = "service:github-secret-scanning"
 # The report page's only allowance is its own inline style: no script, no fetch, no image, no frame.
 _PAGE_HEADERS = {"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
                  "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
+
 
 @dataclass(frozen=True)
 class LeakOptions:
@@ -77,7 +78,7 @@ def leak_router(cursor_factory: Callable[[], duckdb.DuckDBPyConnection], *, writ
     """The routes; ``writes`` are the admin's auth dependencies, ``reader`` names who reads."""
     router = APIRouter()
 
-    def record(leaks: list[Leak], reporter: str, actor: str, reason: str | None) -> list[Any]:
+    def record(leaks: list[Leak], reporter: str, actor: str, reason: str | None) -> list[RecordedLeak]:
         if publish is None:
             raise HTTPException(status_code=503, detail="This server records no control events.")
 
@@ -119,10 +120,8 @@ def leak_router(cursor_factory: Callable[[], duckdb.DuckDBPyConnection], *, writ
     async def post_leak(request: Request) -> dict[str, Any]:
         """A person's report of a leaked token: recorded, and its tree revoked when the lineage knows it."""
         ask = await _parsed(request)
-        if ask.token is not None and fingerprint is None:
-            raise HTTPException(status_code=503, detail="This server has no fingerprint key; send the fingerprint.")
-        fp = ask.fingerprint if ask.token is None or fingerprint is None else fingerprint(ask.token)
-        leak = Leak(str(fp), ask.source_url, ask.exposed_at)
+        fp = ask.fingerprint or fingerprint_of(ask.token or "", fingerprint)
+        leak = Leak(fp, ask.source_url, ask.exposed_at)
         [done] = await run_in_threadpool(record, [leak], ask.actor, ask.actor, ask.reason)
         return {"event_id": done.event_id, "fingerprint": done.fingerprint, "label": done.label,
                 "tenant": done.tenant}
