@@ -37,8 +37,7 @@ TIMELINE_LIMIT = 1_000  # timeline events a report lists by default (the summary
 TIMELINE_MAX = 100_000
 # Each section: a blast_<name>.sql over the temp tables, and the parameters it binds.
 _SECTIONS = {"actions": (), "resources": ("sensitive_actions",), "places": (), "principals": (), "spend": (),
-             "used_after_revocation": ("limit",), "leak_reports": ("as_of",)}
-_FILES = {"used_after_revocation": "blast_after_revocation", "leak_reports": "blast_leaks"}
+             "used_after_revocation": ("limit",), "budgets": ("tenant", "as_of"), "leak_reports": ("as_of",)}
 
 
 @dataclass(frozen=True)
@@ -53,7 +52,6 @@ class BlastRadius:
     summary: dict[str, Any]
     lineage: pa.Table  # one row per token: parent, depth, holder, status as of as_of
     sections: dict[str, pa.Table]  # actions, resources, places, principals, spend, used_after_revocation, ...
-    budgets: pa.Table
     timeline: pa.Table
     timeline_limit: int
 
@@ -66,7 +64,7 @@ class BlastRadius:
             "lineage": to_records(self.lineage),
             "tree": nested(to_records(self.lineage), key="fingerprint", parent="parent"),
             **{name: to_records(table) for name, table in self.sections.items()},
-            "budgets": to_records(self.budgets), "timeline": to_records(self.timeline),
+            "timeline": to_records(self.timeline),
             "timeline_limit": self.timeline_limit,
         }
 
@@ -93,17 +91,12 @@ def blast_radius(con: duckdb.DuckDBPyConnection, fingerprint: str, *, since: dat
         exposure = "leak report" if since is not None else "unknown"
     con.execute(sql.text("blast_events"), {"since": since, "as_of": as_of, "lineage_rule": REVOKED_LINEAGE.id}) \
         .fetchall()
-    params = {"sensitive_actions": list(sensitive_actions), "limit": limit, "as_of": as_of}
-    sections = {name: _table(con, _FILES.get(name, f"blast_{name}"), {key: params[key] for key in keys})
+    params = {"sensitive_actions": list(sensitive_actions), "limit": limit, "as_of": as_of, "tenant": root_tenant}
+    sections = {name: _table(con, f"blast_{name}", {key: params[key] for key in keys})
                 for name, keys in _SECTIONS.items()}
     [summary] = _table(con, "blast_summary", {}).to_pylist()
     return BlastRadius(fingerprint, root_tenant, since, exposure, as_of, summary, lineage, sections,
-                       _budgets(con, root_tenant, as_of), _table(con, "blast_timeline", {"limit": limit}), limit)
-
-
-def _budgets(con: duckdb.DuckDBPyConnection, tenant: str, as_of: datetime) -> pa.Table:
-    """Each budget the lineage spent against, as of ``as_of``: limit, spent, remaining."""
-    return _table(con, "blast_budgets", {"tenant": tenant, "as_of": as_of})
+                       _table(con, "blast_timeline", {"limit": limit}), limit)
 
 
 def _table(con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any]) -> pa.Table:

@@ -109,7 +109,7 @@ def test_as_of_answers_which_tokens_were_active_what_the_lineage_was_and_what_bu
     def at(seconds: int) -> dict[str, object]:
         report = blast_radius(con, ROOT, as_of=T0 + timedelta(seconds=seconds), sensitive_actions=SENSITIVE)
         return {"tokens": {row["fingerprint"]: row["status"] for row in report.lineage.to_pylist()},
-                "remaining": [row["remaining"] for row in report.budgets.to_pylist()],
+                "remaining": [row["remaining"] for row in report.sections["budgets"].to_pylist()],
                 "events": report.summary["events"], "after_revocation": report.summary["used_after_revocation"]}
 
     assert at(4) == {"tokens": {ROOT: None, CHILD: None}, "remaining": [Decimal("6")], "events": 3,
