@@ -94,6 +94,7 @@ FROM typed
 
 def load_events(con: duckdb.DuckDBPyConnection, count: int, agents: list[tuple[str, str, str]]) -> float:
     """``count`` events of ``agents`` (``agent_ids``) written into the store, checkpointed; returns the seconds."""
+    con.execute("SET enable_progress_bar = false")  # DuckDB draws it on stdout, inside `agenttrail bench --json`
     t0 = time.perf_counter()
     con.execute(_LOAD_EVENTS, {
         "total": count, "agent_count": len(agents), "agents": [a[0] for a in agents],
