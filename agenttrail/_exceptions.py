@@ -19,6 +19,8 @@ no foreign exception type leaks through the public API.
     │   └── UnknownSchemaError       single-object fingerprint we have no schema for
     ├── AuditUnavailableError        fail_closed: the action cannot be recorded, so it must not run
     ├── PolicyError                  a policy rule file is malformed or a condition is not allowed (names the line)
+    ├── LeakReportError              a leak report cannot be accepted as sent (malformed, or exposed in the future)
+    │   └── LeakSignatureError       its signature is missing, or does not verify with a trusted key
     ├── RevokedError                 the guard refuses: enforcement state says no
     │   ├── TokenRevokedError        the token (or an ancestor it was minted from) is revoked
     │   └── AgentSuspendedError      the agent is suspended
@@ -97,6 +99,14 @@ class AuditUnavailableError(AgentTrailError):
 
 
 class PolicyError(AgentTrailError):
+    pass
+
+
+class LeakReportError(AgentTrailError):
+    pass
+
+
+class LeakSignatureError(LeakReportError):
     pass
 
 

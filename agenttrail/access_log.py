@@ -29,7 +29,8 @@ from agenttrail.schemas.codec import control_codec
 from agenttrail.schemas.control import TrailRead, envelope
 from agenttrail.schemas.fingerprints import redact_secrets
 
-RECORDED_ROUTES = frozenset({"/v1/queries/{name}", "/v1/sql", "/v1/policy/backtest", "/v1/tokens/{fingerprint}"})
+RECORDED_ROUTES = frozenset({"/v1/queries/{name}", "/v1/sql", "/v1/policy/backtest", "/v1/tokens/{fingerprint}",
+                             "/v1/tokens/{fingerprint}/blast-radius"})
 ROWS_HEADER = "X-AgentTrail-Rows"  # set by every answer that carries rows (agenttrail.api._respond)
 _MAX_VALUE = 2000
 

@@ -38,10 +38,11 @@ from agenttrail.callers import ANONYMOUS, Caller, Callers
 from agenttrail.console.routes import PAGE_ROUTES, mount_console
 from agenttrail.console.sessions import Sessions
 from agenttrail.consumers.policy import backtest, parse_rules
-from agenttrail.enforcement_api import Publish, enforcement_router
+from agenttrail.enforcement_api import Changes, enforcement_router
 from agenttrail.enforcement_state import EnforcementState
 from agenttrail.health import HealthMonitor
 from agenttrail.health_api import health_router
+from agenttrail.leak_api import LeakOptions, leak_router
 from agenttrail.metrics import ServiceMetrics
 from agenttrail.output import render, to_records
 from agenttrail.queries import get_query as get_named_query
@@ -75,26 +76,27 @@ class BacktestRequest(BaseModel):
 
 def create_app(cursor_factory: Callable[[], duckdb.DuckDBPyConnection], *, callers: Callers,
                auth_reads: bool, stats: Callable[[], dict[str, Any]] | None = None,
-               publish: Publish | None = None, fingerprint: Callable[[str], str] | None = None,
+               publish: Changes | None = None, fingerprint: Callable[[str], str] | None = None,
                enforcement: EnforcementState | None = None, monitor: HealthMonitor | None = None,
                metrics: ServiceMetrics | None = None,
                materializer_error: Callable[[], BaseException | None] = lambda: None,
                recorder: AccessRecorder | None = None,
                public_key: Callable[[], Ed25519PublicKey] | None = None,
-               routers: Sequence[APIRouter] = ()) -> FastAPI:
+               leaks: LeakOptions | None = None, routers: Sequence[APIRouter] = ()) -> FastAPI:
     """``cursor_factory`` gives a fresh read cursor per request; ``callers`` says who a token is and what it sees.
 
     Writes need the admin token; with ``auth_reads`` reads need a token too, and a tenant-scoped
     token reads only its tenant on every path (``agenttrail.callers``).
-    ``publish(tenant, payload, actor, reason)`` records a control event (fail-closed); without it
+    ``publish([(tenant, payload), ...], actor, reason)`` records control events (fail-closed); without it
     the write endpoints answer 503. ``fingerprint`` turns a raw token posted to ``/v1/revoke``
     into our keyed fingerprint. ``enforcement``, kept current by the
     materializer, answers token status without a query; without it every status is read from the database.
     ``monitor`` and ``metrics`` add ``/readyz``, ``/metrics`` and ``/v1/status`` (``agenttrail.health_api``).
     ``recorder`` records every read of trail data, and withholds the answer when it cannot
     (``agenttrail.access_log``). The browser console (``agenttrail.console``) is served under ``/ui/``;
-    ``public_key`` is what its event pages verify checkpoints against. ``routers`` are mounted as they
-    are (the OTLP ingest: ``agenttrail.otlp_api``).
+    ``public_key`` is what its event pages verify checkpoints against. ``leaks`` configures leak intake and
+    blast radius (``agenttrail.leak_api``). ``routers`` are mounted as they are (the OTLP ingest:
+    ``agenttrail.otlp_api``).
     """
     app = FastAPI(title="AgentTrail", version="0.1.0", docs_url="/docs", redoc_url=None)
 
@@ -115,9 +117,13 @@ def create_app(cursor_factory: Callable[[], duckdb.DuckDBPyConnection], *, calle
         caller.require_all_tenants("This endpoint")
 
     reads, operators = [Depends(reader)], [Depends(all_tenants)]
+    publish_one = None if publish is None else lambda tenant, payload, actor, reason: publish(
+        [(tenant, payload)], actor, reason)[0]
     app.include_router(enforcement_router(cursor_factory, writes=[Depends(require_admin)], reader=reader,
-                                          publish=publish, fingerprint=fingerprint, enforcement=enforcement))
-    mount_console(app, cursor_factory, sessions=Sessions(callers), auth_reads=auth_reads, publish=publish,
+                                          publish=publish_one, fingerprint=fingerprint, enforcement=enforcement))
+    app.include_router(leak_router(cursor_factory, writes=[Depends(require_admin)], reader=reader, publish=publish,
+                                   fingerprint=fingerprint, options=leaks or LeakOptions()))
+    mount_console(app, cursor_factory, sessions=Sessions(callers), auth_reads=auth_reads, publish=publish_one,
                   public_key=public_key or _no_public_key)
     for router in routers:
         app.include_router(router)
@@ -154,12 +160,12 @@ def create_app(cursor_factory: Callable[[], duckdb.DuckDBPyConnection], *, calle
 
     @app.post("/v1/control/{kind}", dependencies=[Depends(require_admin)], status_code=202)
     def post_control(kind: str, change: ControlChange) -> dict[str, str]:
-        if publish is None:
+        if publish_one is None:
             raise HTTPException(status_code=503, detail="This server records no control events.")
         payload = parse_payload(kind, json.dumps(change.payload))
         if isinstance(payload, TrailRead):
             raise HTTPException(status_code=400, detail="Reads are recorded by the server itself, never posted.")
-        event = publish(change.tenant, payload, change.actor, change.reason)
+        event = publish_one(change.tenant, payload, change.actor, change.reason)
         return {"event_id": event.event_id, "kind": event.kind, "tenant": event.tenant}
 
     @app.post("/v1/policy/backtest")

@@ -1,7 +1,8 @@
 """An operation chain (rows of the ``chain`` query) as an indented rich Tree or as nested JSON-safe dicts.
 
 Both views share one walk: root first, children under their linked parent, in the
-query's order. The walk is iterative, not recursive: a hostile producer can make
+query's order (``nested`` and ``drawn`` lend it to other trees of rows, a token
+lineage's). The walk is iterative, not recursive: a hostile producer can make
 chains deeper than Python's stack. Stored values are untrusted, so the tree renders
 them inert; the nested form uses ``agenttrail.output.to_records`` (JSON-safe values).
 """
@@ -22,26 +23,38 @@ N = TypeVar("N")
 
 def chain_tree(table: pa.Table) -> Tree:
     """The chain as a rich Tree; several roots (not from the ``chain`` query) hang under one label."""
-    roots = _build(to_records(table), lambda row: Tree(_label(row)),
-                   lambda parent, row: parent.add(_label(row)))
-    if len(roots) == 1:
-        return roots[0]
-    forest = Tree("operation chain")
-    forest.children.extend(roots)
-    return forest
+    return drawn(to_records(table), _label, key="event_id", parent="parent_event_id", title="operation chain")
 
 
 def chain_nested(table: pa.Table) -> list[dict[str, Any]]:
     """The chain as JSON-safe dicts, each with a ``children`` list; one root per chain."""
+    return nested(to_records(table))
+
+
+def nested(rows: list[dict[str, Any]], *, key: str = "event_id", parent: str = "parent_event_id",
+           ) -> list[dict[str, Any]]:
+    """``rows`` as a forest: each row a dict with a ``children`` list, under the row its ``parent`` names."""
     def make(row: dict[str, Any]) -> dict[str, Any]:
         return {**row, "children": []}
 
-    def attach(parent: dict[str, Any], row: dict[str, Any]) -> dict[str, Any]:
+    def attach(above: dict[str, Any], row: dict[str, Any]) -> dict[str, Any]:
         child = make(row)
-        parent["children"].append(child)
+        above["children"].append(child)
         return child
 
-    return _build(to_records(table), make, attach)
+    return _build(rows, make, attach, key=key, parent=parent)
+
+
+def drawn(rows: list[dict[str, Any]], label: Callable[[dict[str, Any]], str], *, key: str, parent: str,
+          title: str) -> Tree:
+    """``rows`` as a rich Tree, each node labelled by ``label`` (rich markup, values made inert by it)."""
+    roots = _build(rows, lambda row: Tree(label(row)), lambda above, row: above.add(label(row)), key=key,
+                   parent=parent)
+    if len(roots) == 1:
+        return roots[0]
+    forest = Tree(title)
+    forest.children.extend(roots)
+    return forest
 
 
 def rollup_line(rollup: dict[str, Any]) -> str:
@@ -58,17 +71,17 @@ def rollup_line(rollup: dict[str, Any]) -> str:
 
 
 def _build(rows: list[dict[str, Any]], make: Callable[[dict[str, Any]], N],
-           attach: Callable[[N, dict[str, Any]], N]) -> list[N]:
-    """Nodes for ``rows`` (with ``event_id`` and ``parent_event_id``): a row whose parent is absent is a root."""
-    ids = {row["event_id"] for row in rows}
+           attach: Callable[[N, dict[str, Any]], N], *, key: str, parent: str) -> list[N]:
+    """Nodes for ``rows`` (with ``key`` and ``parent``): a row whose parent is absent is a root."""
+    ids = {row[key] for row in rows}
     children: dict[str | None, list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
-        children[row["parent_event_id"] if row["parent_event_id"] in ids else None].append(row)
-    roots = [(make(row), row["event_id"]) for row in children[None]]
+        children[row[parent] if row[parent] in ids else None].append(row)
+    roots = [(make(row), row[key]) for row in children[None]]
     pending = list(reversed(roots))
     while pending:
-        node, event_id = pending.pop()
-        pending.extend((attach(node, child), child["event_id"]) for child in children[event_id])
+        node, name = pending.pop()
+        pending.extend((attach(node, child), child[key]) for child in children[name])
     return [node for node, _ in roots]
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from functools import partial
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pyarrow as pa
@@ -17,6 +18,7 @@ import pyarrow.ipc
 
 from agenttrail._exceptions import BrokerUnavailableError, QueryError, ServerError
 from agenttrail.api import ARROW_STREAM
+from agenttrail.blast_radius import TIMELINE_LIMIT, blast_radius
 from agenttrail.broker import resolve_bootstrap
 from agenttrail.config import Settings
 from agenttrail.consumers.materializer import Materializer
@@ -48,6 +50,19 @@ class QueryClient:
         con = open_store(self.settings.db, read_only=True)
         restrict_to_reading(con)
         return con
+
+    def blast_radius(self, fingerprint: str, params: dict[str, str | None]) -> dict[str, Any]:
+        """A token's blast radius as its JSON document (``agenttrail.blast_radius``); ``params``: since, as_of
+        (ISO times) and limit, as ``GET /v1/tokens/{fingerprint}/blast-radius`` takes them."""
+        if self.server_url:
+            clean = {k: v for k, v in params.items() if v is not None}
+            path = f"/v1/tokens/{quote(fingerprint, safe=':')}/blast-radius"
+            return dict(self._send("GET", path, accept="application/json", params=clean).json())
+        with self._open() as con:
+            return blast_radius(
+                con, fingerprint, since=_moment(params.get("since")), as_of=_moment(params.get("as_of")),
+                limit=int(params.get("limit") or TIMELINE_LIMIT),
+                sensitive_actions=self.settings.anomalies.new_behaviour.sensitive_actions).to_dict()
 
     def backtest(self, text: str, *, since: datetime | None, tenant: str) -> pa.Table:
         """A rule file's backtest through the server that owns the database (see ``server_url``)."""
@@ -98,6 +113,10 @@ class QueryClient:
                 "content-type", "").startswith("application/json") else response.text
             raise QueryError(str(detail))
         return response
+
+
+def _moment(iso: str | None) -> datetime | None:
+    return datetime.fromisoformat(iso) if iso else None
 
 
 def _raise(error: Exception) -> dict[tuple[str, int], int]:

@@ -148,6 +148,9 @@ class Settings(BaseSettings):
     # OTLP ingest (agenttrail/otlp_api.py): AGENTTRAIL_INGEST_TOKENS='[{"name": , "sha256": , "tenant": }]'.
     ingest_tokens: list[IngestToken] = Field(default_factory=list)
     otlp_max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)  # a request's body, after gunzip
+    # GitHub's secret scanning key list ({"public_keys": [...]}, as api.github.com/meta/public_keys/secret_scanning
+    # serves it): the keys whose signatures POST /v1/leaks/github accepts. None: it refuses every report.
+    leak_keys_file: Path | None = None
 
     def api_token_hash(self) -> str | None:
         """The SHA-256 (hex) the API compares presented tokens against, from either setting."""

@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from agenttrail._exceptions import AgentTrailError
+from agenttrail.blast_radius import blast_radius
 from agenttrail.broker import EmbeddedBroker
 from agenttrail.chaintree import chain_tree
 from agenttrail.config import Settings, load_settings
@@ -92,7 +93,7 @@ def run_demo(db: Path, events: int, *, seed: int, console: Console) -> DemoRepor
         pipeline.stop()  # seals the last checkpoint before the report reads it
         _print_report(console, con, report, first_seq, fleet_report.sample_root_event_id)
         _print_rogue(console, rogue)
-        _print_leak(console, leak)
+        _print_leak(console, leak, con, settings)
         return report
 
 
@@ -148,7 +149,7 @@ def _print_rogue(console: Console, rogue: RogueReport) -> None:
                       f"{rogue.suspended_after_s:.2f} s after the first.")
 
 
-def _print_leak(console: Console, leak: LeakReport) -> None:
+def _print_leak(console: Console, leak: LeakReport, con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
     console.print(f"[bold]A leaked token[/bold] (agenttrail revocations): a root token, delegated twice, was used "
                   f"from a region it never came from. Rule {leak.rule_id} revoked its tree of {leak.revoked} tokens.")
     stored = f"{leak.stored_after_s * 1000:.0f} ms" if leak.stored_after_s is not None else "not in time"
@@ -156,3 +157,7 @@ def _print_leak(console: Console, leak: LeakReport) -> None:
     refused = "refused" if leak.refused else "NOT refused"
     console.print(f"  After the offending event left the SDK: revocations stored in {stored}, the SDK guard knew in "
                   f"{guard}; the grandchild token's next use was {refused}.")
+    radius = blast_radius(con, leak.root, sensitive_actions=settings.anomalies.new_behaviour.sensitive_actions).summary
+    console.print(f"  Its blast radius (agenttrail blast-radius {leak.root[:32]}…): {radius['events']} events of "
+                  f"{radius['tokens']} tokens by {radius['agents']} agents, {radius['used_after_revocation']} after "
+                  "the revocation.")

@@ -12,7 +12,7 @@ Writes need the admin token; a malformed request gets 400 and changes nothing.
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import duckdb
@@ -33,6 +33,8 @@ from agenttrail.schemas.control import (
 )
 
 Publish = Callable[[str, ControlPayload, str, str | None], ControlEvent]
+# What the server records control events with: ([(tenant, payload), ...], actor, reason), fail-closed, in order.
+Changes = Callable[[Sequence[tuple[str, ControlPayload]], str, str | None], list[ControlEvent]]
 # What a token unknown to the store answers (token_status.sql), and so what another tenant's token reads as.
 _NEVER_SEEN = {"active": True, "known": False}
 
@@ -82,7 +84,7 @@ def enforcement_router(cursor_factory: Callable[[], duckdb.DuckDBPyConnection], 
             payload = AgentReinstated(agent_id=ask.agent_id) if lift else AgentSuspended(agent_id=ask.agent_id)
             tenant = ask.tenant
         else:
-            fp = ask.fingerprint or _fingerprint_of(ask.token or "", fingerprint)
+            fp = ask.fingerprint or fingerprint_of(ask.token or "", fingerprint)
             payload = validated_payload(TokenReinstated if lift else TokenRevoked, fingerprint=fp, tree=ask.tree)
             tenant = ask.tenant or tenant_of_token(cursor_factory, fp)
         assert tenant is not None
@@ -104,7 +106,8 @@ def enforcement_router(cursor_factory: Callable[[], duckdb.DuckDBPyConnection], 
     async def get_token(fingerprint: str, lineage: bool = False,
                         caller: Caller = Depends(reader)) -> dict[str, Any]:
         """Active or not, and why not (``status``, ``revoked_at``, ``reason``, ``rule_id``, ``decided_by``,
-        ``root``); ``?lineage=true`` adds its parent, holder, issuer, first use and children from the store.
+        ``root``, ``caused_by``); ``?lineage=true`` adds its parent, holder, issuer, first use and children
+        from the store.
 
         A coroutine: the answer from memory needs no worker thread, and a query gets one.
         """
@@ -119,6 +122,7 @@ def enforcement_router(cursor_factory: Callable[[], duckdb.DuckDBPyConnection], 
         return _jsonable({"fingerprint": fingerprint, "active": False, "status": notice["status"],
                           "revoked_at": notice["issued_at"], "reason": notice["reason"],
                           "rule_id": notice["rule_id"], "decided_by": notice["decided_by"], "root": notice["root"],
+                          "caused_by": notice.get("caused_by"),
                           "tenant": notice["tenant"]})
 
     @router.get("/v1/agents/{agent_id}/status")
@@ -148,10 +152,11 @@ async def _parse(request: Request) -> EnforcementRequest:
             body = json.loads(await request.body() or b"null")
         return EnforcementRequest.model_validate(body)
     except (ValueError, ValidationError) as exc:  # json.JSONDecodeError is a ValueError
-        raise HTTPException(status_code=400, detail=_first_problem(exc)) from None
+        raise HTTPException(status_code=400, detail=first_problem(exc)) from None
 
 
-def _first_problem(exc: Exception) -> str:
+def first_problem(exc: Exception) -> str:
+    """A malformed body's first problem in one phrase (``where: what``), for a 400's detail."""
     if isinstance(exc, ValidationError):
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"]) or "body"
@@ -164,10 +169,11 @@ def validated_payload(cls: type[ControlPayload], **fields: Any) -> ControlPayloa
     try:
         return cls(**fields)
     except ValidationError as exc:
-        raise HTTPException(status_code=400, detail=_first_problem(exc)) from None
+        raise HTTPException(status_code=400, detail=first_problem(exc)) from None
 
 
-def _fingerprint_of(raw: str, fingerprint: Callable[[str], str] | None) -> str:
+def fingerprint_of(raw: str, fingerprint: Callable[[str], str] | None) -> str:
+    """A raw token posted to the server, fingerprinted on arrival (503 when the server has no key)."""
     if fingerprint is None:
         raise HTTPException(status_code=503, detail="This server has no fingerprint key; send the fingerprint.")
     return fingerprint(raw)

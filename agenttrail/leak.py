@@ -5,7 +5,8 @@ event. A planner gets a token and delegates twice, each delegate minting a child
 Then the root token is used from a region it never came from: the token_origin
 detector flags it, the rule revokes the whole tree, the notice reaches the SDK
 guard, and the scraper's next use of its grandchild token is refused. The demo
-reports each step's wall time after the offending event left the SDK.
+reports each step's wall time after the offending event left the SDK, and the
+leaked token's blast radius.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ WATCH_S = 30.0
 
 @dataclass
 class LeakReport:
+    root: str  # the leaked root token's fingerprint
     rule_id: str
     revoked: int  # tokens in the tree the rule revoked
     stored_after_s: float | None  # the revocation of the whole tree committed (what the status endpoint reads)
@@ -60,7 +62,7 @@ def run_leak(trail: Trail, settings: Settings, bootstrap: str, pipeline: Pipelin
     started = time.time()
     with abroad.action("api.call", "list_buckets") as act:
         act.use_token(raw["root"], issuer=ISSUER)
-    report = LeakReport(rules.rules[0].id, 0, None, None, False)
+    report = LeakReport(fingerprints[0], rules.rules[0].id, 0, None, None, False)
     guard = trail.guard
     while time.time() - started < WATCH_S and (report.stored_after_s is None
                                                   or (guard is not None and report.guard_after_s is None)):
@@ -72,11 +74,14 @@ def run_leak(trail: Trail, settings: Settings, bootstrap: str, pipeline: Pipelin
         if guard is not None and report.guard_after_s is None and guard.revoked(fingerprints[2]) is not None:
             report.guard_after_s = time.time() - started
         time.sleep(0.002)
+    stored = pipeline.stats.stored + pipeline.stats.duplicates
     try:
         with scraper.action("api.call", "scrape") as act:
             act.use_token(raw["grandchild"], issuer=ISSUER)
     except TokenRevokedError:
         report.refused = True
+    trail.flush()
+    pipeline.wait_until_stored(stored + 1, WATCH_S)  # the refused attempt, which the blast radius lists
     return report
 
 

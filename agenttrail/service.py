@@ -14,7 +14,7 @@ import secrets
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass
 from functools import partial
@@ -34,12 +34,14 @@ from agenttrail.consumers.materializer import BatchResult, Materializer
 from agenttrail.consumers.migrations import migrate
 from agenttrail.consumers.store import open_store, restrict_to_reading
 from agenttrail.enforcement_state import EnforcementState
+from agenttrail.github_secret_scanning import SigningKeys, load_keys
 from agenttrail.health import HealthMonitor
 from agenttrail.ingest import SpanIngest, stored_in
 from agenttrail.kafka import ensure_topics, make_producer, send_and_wait
+from agenttrail.leak_api import LeakOptions
 from agenttrail.metrics import ServiceMetrics
 from agenttrail.otlp_api import otlp_router
-from agenttrail.producers.control import publish_control
+from agenttrail.producers.control import publish_controls
 from agenttrail.runtime import remove_state, write_state
 from agenttrail.schemas.control import ControlEvent, ControlPayload
 from agenttrail.schemas.fingerprints import Fingerprinter
@@ -228,8 +230,9 @@ def serve(settings: Settings, *, auth_reads: bool, announce: Any = print) -> Non
             token_sha256 = hashlib.sha256(token.encode()).hexdigest()
         callers = Callers(token_sha256, settings.api_tokens)
 
-        def publish(tenant: str, payload: ControlPayload, actor: str, reason: str | None) -> ControlEvent:
-            return publish_control(settings, bootstrap, tenant, payload, actor=actor, via="http", reason=reason)
+        def publish(changes: Sequence[tuple[str, ControlPayload]], actor: str,
+                    reason: str | None) -> list[ControlEvent]:
+            return publish_controls(settings, bootstrap, changes, actor=actor, via="http", reason=reason)
 
         fingerprinter = Fingerprinter(settings.fingerprint_key, settings.fingerprint_key_id)
         recorder = AccessRecorder(settings, bootstrap)
@@ -241,7 +244,8 @@ def serve(settings: Settings, *, auth_reads: bool, announce: Any = print) -> Non
                          stats=lambda: {**asdict(pipeline.stats), "otlp": ingest.snapshot()}, publish=publish,
                          fingerprint=fingerprinter.fingerprint, enforcement=enforcement, monitor=monitor,
                          metrics=metrics, materializer_error=lambda: pipeline.error, recorder=recorder,
-                         public_key=partial(trusted_public_key, None, settings.signing_key_path), routers=[otlp])
+                         public_key=partial(trusted_public_key, None, settings.signing_key_path),
+                         leaks=leak_options(settings), routers=[otlp])
         sock = socket.create_server((settings.host, settings.port))
         # Accepted connections inherit this. Without it a kept-alive client (a gateway polling token
         # status) waited ~40 ms per answer: Nagle's algorithm held the body for the delayed ACK.
@@ -256,6 +260,15 @@ def serve(settings: Settings, *, auth_reads: bool, announce: Any = print) -> Non
         server.run(sockets=[sock])
         if pipeline.error is not None:
             raise pipeline.error
+
+
+def leak_options(settings: Settings) -> LeakOptions:
+    """The leak endpoints' configuration; a GitHub key file that cannot be read stops serve at start."""
+    keys = None
+    if settings.leak_keys_file is not None:
+        load_keys(settings.leak_keys_file)  # ConfigError names AGENTTRAIL_LEAK_KEYS_FILE and what is wrong
+        keys = SigningKeys(settings.leak_keys_file)
+    return LeakOptions(keys, tuple(settings.anomalies.new_behaviour.sensitive_actions))
 
 
 def _stop_when_failed(pipeline: Pipeline, server: uvicorn.Server) -> None:

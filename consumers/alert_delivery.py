@@ -24,7 +24,7 @@ from agenttrail.enforcement_state import notice_key
 from agenttrail.schemas.codec import alert_codec, revocation_codec
 
 _DETAIL_COLUMNS = ("budget_id", "threshold_pct", "limit_amount", "spent", "projected", "currency", "score", "agent_id",
-                   "issuer", "rule_id", "root")
+                   "issuer", "rule_id", "root", "caused_by")
 
 
 def raised_alerts(tx: duckdb.DuckDBPyConnection, first_seq: int, last_seq: int) -> list[dict[str, Any]]:

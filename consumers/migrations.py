@@ -6,7 +6,8 @@ in its own transaction, after copying the file (and any WAL) to a backup, since
 a migration is the one write that can lose a store. It first creates the tables
 the store lacks (the schema files are idempotent); when a step adds projections
 that the store's events never went through, every projection is rebuilt from
-the stored events at the end. ``agenttrail migrate`` runs it; so do ``serve``
+the stored events at the end, or only the projections a step names when the tables they read are
+unchanged. ``agenttrail migrate`` runs it; so do ``serve``
 and ``consume`` when they find an older store.
 
     1 -> 2  event_keys            idempotence moves from a primary key on events to event_keys; the
@@ -14,6 +15,9 @@ and ``consume`` when they find an older store.
     2 -> 3  novelty_first_times   anomaly_seen keeps each new thing's first time and whether it raised a hit
     3 -> 4  spike_origins         a spike series' history starts at its origin's first bucket (anomaly_origins):
                                   sensitive_burst counts per action type from the agent's first sensitive action
+    4 -> 5  leak_cascade          revocations name the token they came through, the lineage when each parent was
+                                  named, leak reports are kept; lineage and enforcement replayed (revoked lineages
+                                  are judged at any depth)
 """
 
 from __future__ import annotations
@@ -38,12 +42,14 @@ class Step:
     name: str
     script: str  # consumers/sql/<script>.sql, which also records the new version
     rebuild: bool = False  # the store's events must go through every projection again
+    replay: tuple[str, ...] = ()  # or only these projections (by name): the others' tables are left as they are
 
 
 STEPS = (
     Step(2, "event_keys", "upgrade_event_keys", rebuild=True),
     Step(3, "novelty_first_times", "upgrade_novelty_first_times"),
     Step(4, "spike_origins", "upgrade_spike_origins", rebuild=True),
+    Step(5, "leak_cascade", "upgrade_leak_cascade", replay=("leak_reports", "enforcement")),
 )
 assert STEPS[-1].to == SCHEMA_VERSION, "every schema version needs a step to it"
 
@@ -101,9 +107,12 @@ def migrate(settings: Settings, *, on_progress: Callable[[int], None] | None = N
                 raise StoreError(f"Migration step {step.name} (to version {step.to}) failed and was rolled back "
                                  f"({exc}); the store is at version {step.to - 1}, its backup at {backup}.") from None
         replayed = 0
-        if any(step.rebuild for step in steps):
-            replayed = rebuild(con, default_projections(settings), batch_size=settings.batch_max_records,
-                               on_progress=on_progress)
+        projections = default_projections(settings)
+        if not any(step.rebuild for step in steps):
+            named = {name for step in steps for name in step.replay}
+            projections = [projection for projection in projections if projection.name in named]
+        if projections:
+            replayed = rebuild(con, projections, batch_size=settings.batch_max_records, on_progress=on_progress)
         con.execute("CHECKPOINT")
     finally:
         con.close()

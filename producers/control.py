@@ -8,6 +8,8 @@ order as agent actions.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from agenttrail._exceptions import AuditUnavailableError, BrokerUnavailableError
 from agenttrail.config import Settings
 from agenttrail.kafka import abandon_producer, make_producer, send_and_wait
@@ -19,23 +21,37 @@ from agenttrail.schemas.control import ControlEvent, ControlPayload, envelope
 def publish_control(settings: Settings, bootstrap: str, tenant: str, payload: ControlPayload, *,
                     actor: str, via: str, reason: str | None = None) -> ControlEvent:
     """Record one change on ``<prefix>.control`` and wait for the ack; returns the event sent."""
-    event = envelope(tenant, payload, actor=actor, via=via, reason=reason, event_id=new_event_id())
-    value = control_codec().encode(event.to_avro())
+    return publish_controls(settings, bootstrap, [(tenant, payload)], actor=actor, via=via, reason=reason)[0]
+
+
+def publish_controls(settings: Settings, bootstrap: str, changes: Sequence[tuple[str, ControlPayload]], *,
+                     actor: str, via: str, reason: str | None = None) -> list[ControlEvent]:
+    """Record several (tenant, payload) changes in one round trip, and wait for every ack.
+
+    AuditUnavailableError when any was not acknowledged: those were not recorded and not
+    applied (the others were, and stand), so the caller retries the whole set.
+    """
+    events = [envelope(tenant, payload, actor=actor, via=via, reason=reason, event_id=new_event_id())
+              for tenant, payload in changes]
+    kinds = " and ".join(sorted({payload.kind for _, payload in changes}))
     try:
         producer = make_producer(settings, bootstrap, linger_ms=0)
     except BrokerUnavailableError:
         raise AuditUnavailableError(
-            f"Kafka at {bootstrap} did not answer, so the {payload.kind} change was not recorded and not "
+            f"Kafka at {bootstrap} did not answer, so the {kinds} change was not recorded and not "
             "applied; check that the broker is running and retry."
         ) from None
     timeout = settings.delivery_timeout_ms / 1000
-    acked = send_and_wait(producer, settings.topic("control"), [(tenant.encode("utf-8"), value)], timeout)[0]
-    if acked:
+    codec = control_codec()
+    acked = send_and_wait(producer, settings.topic("control"),
+                          [(event.tenant.encode("utf-8"), codec.encode(event.to_avro())) for event in events], timeout)
+    if all(acked):
         producer.close(timeout=1)
     else:
         abandon_producer(producer)
+        missing = f"the {kinds} change" if len(events) == 1 else f"{acked.count(False)} of the {len(events)} changes"
         raise AuditUnavailableError(
-            f"Kafka at {bootstrap} did not acknowledge the {payload.kind} change within {timeout:g} s, "
-            "so it was not recorded and not applied; retry when the broker answers."
+            f"Kafka at {bootstrap} did not acknowledge {missing} within {timeout:g} s, so it was not recorded "
+            "and not applied; retry when the broker answers."
         )
-    return event
+    return events

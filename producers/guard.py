@@ -7,6 +7,13 @@ the state: ``revoked`` or ``suspended`` until a ``reinstated`` notice (or a
 tombstone) lifts it. Checks are dictionary lookups on the caller's thread, so
 they cost the hot path nothing measurable and never wait for the broker.
 
+It also remembers which token this process minted from which (``use_token`` with a
+parent), so a token minted from a lineage with a revoked token at any depth is refused,
+not only one whose parent is revoked: a tree revocation names every descendant in its own
+notice, but revoking one token alone, or reinstating one in the middle, leaves its
+descendants unnamed. What another process minted is judged by the store, which revokes
+such a token at its own place (the built-in rule revoked-lineage); its notice follows.
+
 The guard is best effort by nature: it enforces what it has read. Right after
 ``start()`` it has read nothing, and ``wait_caught_up`` compares with the end
 offsets the broker reported at start, which the embedded Tansu broker can
@@ -20,6 +27,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
@@ -33,6 +41,8 @@ log = logging.getLogger("agenttrail.guard")
 
 POLL_MS = 50
 RETRY_S = 1.0
+LINEAGE_MAX = 10_000  # tokens whose parent the guard remembers, the most recently minted
+_DEPTH_MAX = 64  # ancestors walked: only a forged cycle of parents is deeper
 
 
 class Guard:
@@ -45,6 +55,8 @@ class Guard:
         self.seen = 0  # records read from the topic, undecodable ones included
         self.skipped = 0  # records that could not be decoded
         self._state = EnforcementState()
+        self._parents: OrderedDict[str, str] = OrderedDict()  # token -> the token it was minted from, this process
+        self._lineage_lock = threading.Lock()
         self._positions: dict[TopicPartition, int] = {}  # next offset per partition, kept across reconnects
         self._targets: dict[TopicPartition, int] | None = None  # end offsets seen at the first assignment
         self._caught_up = threading.Event()
@@ -88,13 +100,35 @@ class Guard:
         return self._state.suspended(agent_id)
 
     def check_token(self, fingerprint: str, *, parent: str | None = None) -> None:
-        """Raise TokenRevokedError when the token, or the token it was minted from, is revoked."""
+        """Raise TokenRevokedError when the token, or any token it descends from, is revoked.
+
+        ``parent`` is the token it was minted from; once the check passes, the guard remembers
+        it, so the tokens minted from this one later are judged by their whole lineage.
+        """
         if notice := self.revoked(fingerprint):
             raise TokenRevokedError(f"Token {fingerprint} {_since(notice)}; stop using it and obtain "
                                     "a new token from its issuer.")
-        if parent and (notice := self.revoked(parent)):
-            raise TokenRevokedError(f"Token {fingerprint} was minted from token {parent}, which {_since(notice)}; "
-                                    "stop using both and obtain a new token from its issuer.")
+        if parent is None:
+            return
+        for depth, ancestor in enumerate(self._ancestors(parent)):
+            if notice := self.revoked(ancestor):
+                through = f"token {parent}, which descends from token {ancestor}" if depth else f"token {parent}"
+                raise TokenRevokedError(f"Token {fingerprint} was minted from {through}, which {_since(notice)}; "
+                                        "the lineage is revoked: stop using it and obtain a new token from its "
+                                        "issuer.")
+        with self._lineage_lock:
+            self._parents[fingerprint] = parent
+            self._parents.move_to_end(fingerprint)
+            if len(self._parents) > LINEAGE_MAX:
+                self._parents.popitem(last=False)
+
+    def _ancestors(self, parent: str) -> list[str]:
+        """``parent`` and the tokens above it, as far as this process minted them."""
+        found = [parent]
+        with self._lineage_lock:
+            while len(found) < _DEPTH_MAX and (above := self._parents.get(found[-1])) is not None:
+                found.append(above)
+        return found
 
     def check_agent(self, agent_id: str, *, delegated_by: Sequence[str] = ()) -> None:
         """Raise AgentSuspendedError when the agent, or any agent that delegated to it, is suspended."""

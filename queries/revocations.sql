@@ -1,5 +1,6 @@
 -- Revocations and suspensions, newest first: who or what stopped which token or agent, why, by which rule
--- or person, and whether it was lifted (history: a reinstated row keeps both facts).
+-- or person, through which token a cascade reached it (caused_by), and whether it was lifted (history: a
+-- reinstated row keeps both facts).
 -- param tenant: text -- tenant; omitted means every tenant
 -- param subject: text -- a token fingerprint or an agent id
 -- param status: text -- in_force or lifted; omitted means both
@@ -15,6 +16,7 @@ SELECT
     x.decided_by,
     x.rule_id,
     x.root,
+    x.caused_by,
     l.holder_agent_id AS holder,
     l.issuer,
     x.cause_event_id,

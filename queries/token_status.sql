@@ -1,5 +1,6 @@
--- One token as an introspection answer (RFC 7662 in spirit): active or not, and if not since when, why and
--- by which rule; its parent, holder and issuer, and how many tokens were minted from it.
+-- One token as an introspection answer (RFC 7662 in spirit): active or not, and if not since when, why, by
+-- which rule and through which token (caused_by: the parent a cascade came through); its parent, holder and
+-- issuer, and how many tokens were minted from it.
 -- param fingerprint: text required -- the token's fingerprint (hmac-sha256:k1:...)
 SELECT
     f.fingerprint,
@@ -10,6 +11,7 @@ SELECT
     x.rule_id,
     x.decided_by,
     x.root,
+    x.caused_by,
     coalesce(l.tenant, x.tenant) AS tenant,  -- a token revoked before any event used it has only its revocation's
     l.parent_fingerprint,
     l.holder_agent_id AS holder,

@@ -1,9 +1,10 @@
 """The control contract: the ControlEvent envelope and a catalogue of small payload classes, one per kind.
 
 Governance changes (a tenant's allowed regions, budgets, acknowledgements of
-anomaly flags, revocations and suspensions and their reinstatements; policies
-as they arrive) and reads of the trail through the server travel on the control topic and are stored in the same total
-order as agent actions, so every change is audited and a rebuild replays them
+anomaly flags, revocations and suspensions and their reinstatements, leak
+reports; policies as they arrive) and reads of the trail through the server
+travel on the control topic and are stored in the same total order as agent
+actions, so every change is audited and a rebuild replays them
 exactly. The envelope is Avro (``control_event.v1.avsc``); the
 payload is the JSON of the kind's class below, validated by the producer and
 again by the materializer. Kinds evolve faster than the envelope, and a new
@@ -179,6 +180,33 @@ class PolicySetRemoved(ControlPayload):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,99}$")
 
 
+class LeakReported(ControlPayload):
+    """A token was found exposed, by GitHub's secret scanning partner program or by a person.
+
+    The raw token never travels: ``fingerprint`` is our keyed fingerprint of it. ``label`` is
+    what the intake answered the reporter (true_positive when stored events had carried the
+    token). ``exposed_at`` is when it became public, when the reporter knows (GitHub does not
+    say). The built-in rule leaked-token revokes a known token's whole tree
+    (``consumers/policy/builtin.py``).
+    """
+
+    kind: ClassVar[str] = "leak.reported"
+    fingerprint: str = Field(pattern=FINGERPRINT_PATTERN.pattern)
+    source_url: str = Field(default="", max_length=2000)
+    exposed_at: datetime | None = None
+    reporter: str = Field(min_length=1, max_length=200)
+    token_type: str | None = Field(default=None, max_length=200)  # GitHub's type: the pattern that matched
+    found_in: str | None = Field(default=None, max_length=100)  # GitHub's source: content, commit, ...
+    label: Literal["true_positive", "false_positive"]
+
+    @field_validator("exposed_at")
+    @classmethod
+    def _aware(cls, moment: datetime | None) -> datetime | None:
+        if moment is not None and moment.utcoffset() is None:
+            raise ValueError("exposed_at needs a time zone (UTC: 2026-11-01T12:00:00Z)")
+        return moment
+
+
 class TrailRead(ControlPayload):
     """Someone read the trail through the server: the trail of the trail (``agenttrail/access_log.py``).
 
@@ -198,7 +226,7 @@ class TrailRead(ControlPayload):
 CATALOGUE: dict[str, type[ControlPayload]] = {
     cls.kind: cls for cls in (TenantRegionsSet, TenantRegionsCleared, BudgetSet, BudgetRemoved, AnomalyAcknowledged,
                               TokenRevoked, TokenReinstated, AgentSuspended, AgentReinstated, PolicySetLoaded,
-                              PolicySetRemoved, TrailRead)
+                              PolicySetRemoved, LeakReported, TrailRead)
 }
 
 

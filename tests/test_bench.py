@@ -28,12 +28,14 @@ def test_bench_reports_every_stage_with_positive_numbers() -> None:
     stages = {m.stage for m in report.measures}
     assert stages == {"(a) ceiling", "(b) sdk", "(c) materializer", "(e) naive", "(d) query", "(f) projections",
                       "(g) verify", "(h) chains", "(i) anomalies", "(j) revocation", "(k) console",
-                      "(l) otlp"}
+                      "(l) otlp", "(m) leaks"}
     assert report.detection is None, "stage (i) runs only when asked for (tests/test_bench_detection.py)"
     assert report.verify["events"] == 2000 and report.verify["problems"] == 0
     assert report.chain_query["events"] == 5000 and report.chain_query["p50_ms"] > 0
     assert report.console["chain_verified"] and report.console["checkpoints"] >= 1
     assert report.console["trail"]["p50_ms"] > 0 and report.console["chain"]["p50_ms"] > 0
+    assert report.blast_radius["events"] == 5000 and report.blast_radius["now_events"] > 0
+    assert report.leak_cascade is None, "stage (m)'s cascade runs only when asked for (tests/test_bench_leaks.py)"
     assert any(phase.startswith("project ") for phase in report.projected.phases)
     assert all(m.value > 0 for m in report.measures if m.unit and not m.measure.startswith("  time in"))
     assert set(report.materializer.phases) >= {"poll", "decode", "validate", "arrow", "insert", "commit"}
@@ -42,7 +44,7 @@ def test_bench_reports_every_stage_with_positive_numbers() -> None:
     data = json.loads(report_json(report))
     assert data["events"] == 2000 and data["query_events"] == 5000
     assert {"ceiling", "sdk", "materializer", "naive", "query", "projected", "verify", "chain_query", "console",
-            "machine", "measures", "targets"} <= set(data)
+            "blast_radius", "machine", "measures", "targets"} <= set(data)
 
     render_report(report, Console(file=out, width=200))
     assert "trail" in out.getvalue() and "machine:" in out.getvalue()

@@ -170,6 +170,7 @@ def test_demo_runs_end_to_end_and_reports(tmp_path: Path) -> None:
     words = " ".join(result.stdout.split())  # rich wraps lines at the terminal's width
     assert "A rogue agent" in words and "It was flagged (" in words and "its budget alert fired after" in words
     assert "A leaked token" in words and "next use was refused" in words
+    assert "Its blast radius" in words and "1 after the revocation" in words
     assert "leaked" not in result.stderr and "Traceback" not in result.stderr
     assert (tmp_path / "agenttrail.duckdb").exists()
     again = agenttrail("query", "events_by_tenant", "--json", cwd=tmp_path)

@@ -99,6 +99,27 @@ def test_a_token_minted_from_a_revoked_parent_is_refused(
         ("denied", "TokenRevokedError", trail.fingerprint(parent))]
 
 
+def test_a_token_minted_below_a_revoked_token_at_any_depth_in_this_process_is_refused_before_the_issue_runs(
+    trail_factory: TrailFactory, settings: Settings
+) -> None:
+    trail = trail_factory()
+    root, child, grandchild = "ghp_" + "A" * 36, "ghp_" + "B" * 36, "ghp_" + "D" * 36
+    for raw, parent in ((root, None), (child, root)):
+        with trail.action("token.issue", "issue") as act:
+            act.use_token(raw, parent_token=parent)
+    publish(settings, notice(trail.fingerprint(root), "revoked"))  # the root alone: the child stays usable
+    guard = guarded(trail, 1)
+    with trail.action("token.use", "call-api") as act:
+        act.use_token(child)
+    issued = False
+    with pytest.raises(TokenRevokedError, match="which descends from token") as refused, \
+            trail.action("token.issue", "issue") as act:
+        act.use_token(grandchild, parent_token=child)
+        issued = True
+    assert not issued and trail.fingerprint(root) in str(refused.value)
+    assert guard.revoked(trail.fingerprint(grandchild)) is None, "refused from the lineage the guard remembers"
+
+
 def test_a_suspended_agent_cannot_open_an_action_and_neither_can_its_delegate(
     trail_factory: TrailFactory, settings: Settings, store: duckdb.DuckDBPyConnection
 ) -> None:

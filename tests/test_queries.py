@@ -22,7 +22,7 @@ from agenttrail._exceptions import (
 )
 from agenttrail.consumers.store import open_store, restrict_to_reading
 from agenttrail.queries import get_query, list_queries, run_query, run_sql
-from agenttrail.schemas.control import TrailRead
+from agenttrail.schemas.control import LeakReported, TrailRead
 from tests.chain_events import project, store_control
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)  # safely in the past, for relative --since
@@ -63,6 +63,7 @@ SHIPPED = {
     "budget_forecast",
     "token_lineage",
     "tokens",
+    "leak_reports",
 }
 REQUIRED_VALUES = {"event_id": "e1", "version": "1.0.0", "principal": "human:alice", "tenant": "acme",
                    "scope": "agent:billing-bot", "fingerprint": "hmac-sha256:k1:" + "0" * 64, "source": "cloudtrail"}
@@ -191,6 +192,8 @@ def populated(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
               token_fingerprint=REQUIRED_VALUES["fingerprint"])
     add_quarantine(con, 1, "undecodable")
     add_quarantine(con, 2, "secret_in_payload")
+    store_control(con, "acme", LeakReported(fingerprint="hmac-sha256:k1:" + "0" * 64, reporter="human:sec-oncall",
+                                            label="false_positive"))
     project(con)
     add_budget_and_alert(con)  # after the projections ran: as the budget projections would have written them
     add_suspension(con, "support-bot")

@@ -48,6 +48,7 @@ def measure_chain_query(db_path: Path, *, events: int = 1_000_000, runs: int = 5
     loader = sql.text("bench_chain_events")
     con = open_store(db_path)
     try:
+        con.execute("SET enable_progress_bar = false")  # DuckDB draws it on stdout, inside `agenttrail bench --json`
         t0 = time.perf_counter()
         con.execute(loader, {"total": events, "chain_size": CHAIN_SIZE, "agents": agents, "t0": T0})
         con.execute("CHECKPOINT")

@@ -6,6 +6,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import duckdb
+
 from agenttrail.bench.events import agent_ids
 from agenttrail.bench.report import QUERY_AGENTS, QUERY_RUNS, QueryResult, percentile
 from agenttrail.consumers.store import open_store
@@ -90,17 +92,23 @@ FROM typed
 """
 
 
+def load_events(con: duckdb.DuckDBPyConnection, count: int, agents: list[tuple[str, str, str]]) -> float:
+    """``count`` events of ``agents`` (``agent_ids``) written into the store, checkpointed; returns the seconds."""
+    con.execute("SET enable_progress_bar = false")  # DuckDB draws it on stdout, inside `agenttrail bench --json`
+    t0 = time.perf_counter()
+    con.execute(_LOAD_EVENTS, {
+        "total": count, "agent_count": len(agents), "agents": [a[0] for a in agents],
+        "tenants": [a[1] for a in agents], "regions": [a[2] for a in agents],
+    })
+    con.execute("CHECKPOINT")
+    return time.perf_counter() - t0
+
+
 def measure_query(db: Path, count: int, on_progress: Callable[[int], None]) -> QueryResult:
     agents = agent_ids(QUERY_AGENTS)
     con = open_store(db)
     try:
-        t0 = time.perf_counter()
-        con.execute(_LOAD_EVENTS, {
-            "total": count, "agent_count": len(agents), "agents": [a[0] for a in agents],
-            "tenants": [a[1] for a in agents], "regions": [a[2] for a in agents],
-        })
-        con.execute("CHECKPOINT")
-        load_seconds = time.perf_counter() - t0
+        load_seconds = load_events(con, count, agents)
         on_progress(1)
         agent, since = agents[len(agents) // 3][0], "2d"
         timings, rows = [], 0

@@ -25,6 +25,7 @@ TARGETS = {
     "revocation_p99_ms": 500.0,  # offending event emitted -> status endpoint / SDK guard refuses, at most
     "console_page_ms": 300.0,  # console trail search and chain view, server time p50/p95/max, at most
     "otlp_spans_per_s": 5000.0,  # OTLP spans accepted through serve's POST /v1/traces, at least
+    "blast_radius_ms": 1000.0,  # a blast radius report over query_events stored events, p50, at most
 }
 
 ACTION_BLOCKS_MAX = 20_000  # ``with trail.action`` blocks timed (each also emits one event)
@@ -130,6 +131,8 @@ class BenchReport:
     revocation: dict[str, Any] | None  # (j) leaked token -> refused, through `agenttrail serve`; None when skipped
     console: dict[str, Any]  # (k) console page loads over stage (h)'s store, sealed
     otlp: dict[str, Any] | None  # (l) OTLP spans through `agenttrail serve`; None when skipped
+    leak_cascade: dict[str, Any] | None  # (m) leak report -> whole tree revoked, through serve; None when skipped
+    blast_radius: dict[str, Any]  # (m) the blast radius report over query_events stored events
     seconds: float
     measures: list[Measure] = field(default_factory=list)
 

@@ -28,7 +28,7 @@ import httpx
 
 from agenttrail._exceptions import TokenRevokedError
 from agenttrail.bench.report import BenchError, percentile
-from agenttrail.bench.served import START_TIMEOUT_S, served
+from agenttrail.bench.served import START_TIMEOUT_S, served, waited
 from agenttrail.config import ENV_PREFIX, Settings
 from agenttrail.leak import load_leaked_token_rules
 from agenttrail.producers.trail import Trail, connect
@@ -92,12 +92,7 @@ def _prepare(trail: Trail, settings: Settings, bootstrap: str, client: httpx.Cli
         with trail.action("token.issue", "issue_token", resource=("principal", "bench-holder")) as act:
             tokens.append((raw, act.use_token(raw, issuer=ISSUER)))
     trail.flush()
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while not (_known(client, tokens[-1][1]) and _policy_in_force(client)):
-        if time.monotonic() > deadline:
-            raise BenchError("The bench's `agenttrail serve` did not store the issued tokens and the rule set within "
-                             f"{START_TIMEOUT_S:g} s; run with --revocation-trials 0 to skip this stage.")
-        time.sleep(0.05)
+    waited(lambda: _known(client, tokens[-1][1]) and _policy_in_force(client), "the issued tokens and the rule set")
     if trail.guard is None:
         raise BenchError("The revocation stage measures the SDK guard, which AGENTTRAIL_GUARD turns off; unset it.")
     if not trail.guard.wait_caught_up(START_TIMEOUT_S):

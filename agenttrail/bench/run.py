@@ -33,6 +33,7 @@ from agenttrail.bench.console import measure_console
 from agenttrail.bench.detection import measure_detection
 from agenttrail.bench.events import encoded_events
 from agenttrail.bench.integrity import measure_verify
+from agenttrail.bench.leaks import TREE_SIZES, measure_blast_radius, measure_leak_cascade
 from agenttrail.bench.materializer import measure_materializer
 from agenttrail.bench.naive import measure_naive
 from agenttrail.bench.otlp import measure_otlp
@@ -97,16 +98,18 @@ DETECTION_WALL_RATE = 2000.0  # events per wall second the labelled fleet is thr
 
 
 def run_bench(*, events: int, query_events: int, console: Console, progress: bool = True,
-              detection_events: int = 0, revocation_trials: int = 0, otlp_spans: int = 0) -> BenchReport:
+              detection_events: int = 0, revocation_trials: int = 0, otlp_spans: int = 0,
+              leak_trials: int = 0) -> BenchReport:
     """Run every stage once on a private embedded broker and return the measurements.
 
     ``detection_events`` per seed for stage (i), the anomaly detectors on labelled fleets,
-    ``revocation_trials`` leaked tokens for stage (j), revocation latency, and ``otlp_spans``
-    for stage (l), OTLP ingest through serve; 0 skips any of them.
+    ``revocation_trials`` leaked tokens for stage (j), revocation latency, ``otlp_spans`` for stage (l),
+    OTLP ingest through serve, and ``leak_trials`` leaked trees of each size for stage (m), a leak report
+    to its tree revoked; 0 skips any of them.
     """
-    if events < 1 or query_events < 1 or min(detection_events, revocation_trials, otlp_spans) < 0:
-        raise BenchError("events and query_events must be at least 1, detection_events, revocation_trials and "
-                         "otlp_spans at least 0.")
+    if events < 1 or query_events < 1 or min(detection_events, revocation_trials, otlp_spans, leak_trials) < 0:
+        raise BenchError("events and query_events must be at least 1, detection_events, revocation_trials, "
+                         "otlp_spans and leak_trials at least 0.")
     machine = machine_info()
     run_id, key = secrets.token_hex(4), secrets.token_urlsafe(32)
     codec = default_codec()
@@ -130,6 +133,7 @@ def run_bench(*, events: int, query_events: int, console: Console, progress: boo
             "detection": bar.add_task("(i) anomaly detection", total=4 * detection_events),
             "revocation": bar.add_task("(j) revocation latency", total=revocation_trials),
             "otlp": bar.add_task("(l) OTLP spans through serve", total=otlp_spans),
+            "leaks": bar.add_task("(m) leak -> tree revoked", total=len(TREE_SIZES) * leak_trials + 1),
         }
         load = _settings(bootstrap, work, run_id, "load", key)
         with _quiet_gc():
@@ -173,18 +177,24 @@ def run_bench(*, events: int, query_events: int, console: Console, progress: boo
         otlp = _on_own_broker(lambda bootstrap: measure_otlp(
             _settings(bootstrap, work, run_id, "otlp", key), bootstrap, work / "otlp", spans=otlp_spans,
             on_progress=_advance(bar, tasks["otlp"]))) if otlp_spans else None
+        blast = measure_blast_radius(work / "blast.duckdb", events=query_events)
+        bar.advance(tasks["leaks"])
+        cascade = _on_own_broker(lambda bootstrap: measure_leak_cascade(
+            _settings(bootstrap, work, run_id, "leaks", key), bootstrap, work / "leaks", trials=leak_trials,
+            on_progress=_advance(bar, tasks["leaks"]))) if leak_trials else None
 
     report = BenchReport(events=events, query_events=query_events, machine=machine, ceiling=ceiling, sdk=sdk,
                          materializer=materializer, naive=naive, query=query, projected=projected,
                          verify=asdict(verified), chain_query=chain_query, detection=detection,
-                         revocation=revocation, console=console_pages, otlp=otlp,
+                         revocation=revocation, console=console_pages, otlp=otlp, leak_cascade=cascade,
+                         blast_radius=blast,
                          seconds=time.perf_counter() - started)
     report.measures = measures(report)
     return report
 
 
 def _on_own_broker(measure: Callable[[str], dict[str, Any]]) -> dict[str, Any]:
-    """Stages (j) and (k) in the shape of a deployment: a broker carrying only the stage's own traffic (the
+    """Stages (j), (l) and (m) in the shape of a deployment: a broker carrying only the stage's own traffic (the
     shared one holds every earlier stage's millions of records in memory), and this process's collector
     not walking the earlier stages' leftovers: they are frozen, since one full collection of them took
     57 ms here, a pause of the agent's threads that is the benchmark's cost, not an agent's."""

@@ -7,7 +7,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -48,3 +48,13 @@ def served(settings: Settings, bootstrap: str, work: Path, *, name: str, env: di
             process.wait(30)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+def waited(check: Callable[[], bool], what: str) -> None:
+    """Return once ``check()`` is true; BenchError after START_TIMEOUT_S (the bench's server never got there)."""
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while not check():
+        if time.monotonic() > deadline:
+            raise BenchError(f"The bench's `agenttrail serve` did not store {what} within {START_TIMEOUT_S:g} s; "
+                             "its output is in the bench directory's *-serve.log.")
+        time.sleep(0.05)

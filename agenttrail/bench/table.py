@@ -10,6 +10,7 @@ from rich.table import Table
 
 from agenttrail.bench.console_table import console_rows
 from agenttrail.bench.detection_table import detection_rows
+from agenttrail.bench.leaks_table import leak_rows
 from agenttrail.bench.otlp_table import otlp_rows
 from agenttrail.bench.report import TARGETS, BenchReport, Measure
 from agenttrail.bench.revocation_table import revocation_rows
@@ -59,7 +60,8 @@ def measures(report: BenchReport) -> list[Measure]:
         Measure("(d) query", "load (INSERT … SELECT over range)", q.load_seconds, "s"),
     ]
     return (rows + _projection_rows(report) + detection_rows(report.detection) + revocation_rows(report.revocation)
-            + console_rows(report.console) + otlp_rows(report.otlp))
+            + console_rows(report.console) + otlp_rows(report.otlp)
+            + leak_rows(report.leak_cascade, report.blast_radius))
 
 
 def _projection_rows(report: BenchReport) -> list[Measure]:

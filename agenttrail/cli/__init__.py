@@ -25,6 +25,7 @@ from agenttrail.cli import (
     governance,
     importing,
     integrity,
+    leaks,
     policy,
     reading,
     rebuilding,
@@ -74,7 +75,7 @@ for _command in (
     governance.regions, governance.control, budgets.budget, budgets.alerts, budgets.webhooks,
     anomalies.anomalies,
     policy.policy, enforcement.revoke, enforcement.suspend, enforcement.reinstate, enforcement.token,
-    enforcement.revocations,
+    enforcement.revocations, leaks.leak, leaks.blast_radius_command,
     integrity.verify, integrity.prove, integrity.verify_proof, integrity.archive_command,
     integrity.restore_command, integrity.keys, exporting.export_command, importing.import_group,
 ):

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
-from agenttrail._exceptions import EventNotFoundError, QueryError
+from agenttrail._exceptions import EventNotFoundError
 from agenttrail.chaintree import chain_nested, chain_tree, rollup_line
-from agenttrail.cli.options import console, format_options, output_options, settings_from
+from agenttrail.cli.options import console, format_options, output_options, settings_from, write_document
 from agenttrail.client import QueryClient
 from agenttrail.output import inert, print_wide, render, to_records
 
@@ -70,11 +69,4 @@ def principal(ctx: click.Context, principal: str, tenant: str | None) -> Any:
 
 def _write_json(document: dict[str, Any], output: Path | None) -> None:
     """ASCII-only JSON, so control and bidi characters in stored values arrive escaped, never live."""
-    text = json.dumps(document, ensure_ascii=True, indent=2) + "\n"
-    if output is None:
-        sys.stdout.write(text)
-        return
-    try:
-        output.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise QueryError(f"Cannot write {output}: {exc.strerror or exc}.") from None
+    write_document(json.dumps(document, ensure_ascii=True, indent=2) + "\n", output)

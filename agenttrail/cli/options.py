@@ -8,6 +8,7 @@ mean the same thing everywhere.
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -15,6 +16,7 @@ from typing import Any, TypeVar
 import click
 from rich.console import Console
 
+from agenttrail._exceptions import QueryError
 from agenttrail.config import Settings, load_settings
 from agenttrail.output import FORMATS, render
 from agenttrail.timeparse import parse_time
@@ -52,6 +54,17 @@ def output_options(command: F) -> F:
         table = command(*args, **kwargs)
         render(table, fmt, output=output, console=console)
     return wrapper  # type: ignore[return-value]
+
+
+def write_document(text: str, output: Path | None) -> None:
+    """A command's whole answer (a JSON document, an HTML page) to stdout, or to ``output``."""
+    if output is None:
+        sys.stdout.write(text)
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise QueryError(f"Cannot write {output}: {exc.strerror or exc}.") from None
 
 
 def kafka_options(command: F) -> F:

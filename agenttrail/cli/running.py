@@ -160,9 +160,12 @@ def broker(ctx: click.Context, port: int) -> None:
               help="Leaked tokens whose revocation latency is measured through `agenttrail serve`; 0 skips.")
 @click.option("--otlp-spans", default=100_000, show_default=True, type=click.IntRange(0),
               help="OpenTelemetry spans exported to `agenttrail serve`'s POST /v1/traces; 0 skips.")
+@click.option("--leak-trials", default=10, show_default=True, type=click.IntRange(0),
+              help="Leaked token trees of each size (1, 10, 1,000 descendants) reported to `agenttrail serve`; "
+                   "0 skips.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON instead of a table.")
 def bench(events: int, query_events: int, detection_events: int, revocation_trials: int, otlp_spans: int,
-          as_json: bool) -> None:
+          leak_trials: int, as_json: bool) -> None:
     """Measure every stage on a private embedded broker and print the table.
 
     \b
@@ -172,11 +175,12 @@ def bench(events: int, query_events: int, detection_events: int, revocation_tria
       agenttrail bench --events 20000 --detection-events 0   # quick, without the detection stage
       agenttrail bench --events 1000 --query-events 1000 --detection-events 0 --revocation-trials 200
       agenttrail bench --events 1000 --query-events 1000 --detection-events 0 --revocation-trials 0 --otlp-spans 200000
+      agenttrail bench --events 1000 --detection-events 0 --revocation-trials 0 --leak-trials 10   # stage (m)
     """
     from agenttrail.bench import render_report, report_json, run_bench
 
     report = run_bench(events=events, query_events=query_events, detection_events=detection_events,
-                       revocation_trials=revocation_trials, otlp_spans=otlp_spans,
+                       revocation_trials=revocation_trials, otlp_spans=otlp_spans, leak_trials=leak_trials,
                        console=err_console if as_json else console)
     if as_json:
         click.echo(report_json(report))

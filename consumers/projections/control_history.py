@@ -1,4 +1,4 @@
-"""Governance state as append-only history, from control events: allowed regions, budgets, acknowledgements.
+"""Governance state as append-only history, from control events: regions, budgets, acknowledgements, leak reports.
 
 History rather than overwrite (DESIGN.md): one row per change with the store
 sequence range it was in force, so "which rule applied to this event" and
@@ -31,3 +31,4 @@ class ControlHistory:
 TENANT_REGIONS = ControlHistory("tenant_regions", ("tenant_regions",), "apply_tenant_regions")
 BUDGETS = ControlHistory("budget_history", ("budgets",), "apply_budget_history")
 ANOMALY_ACKS = ControlHistory("anomaly_acks", ("anomaly_acks",), "apply_anomaly_acks")
+LEAK_REPORTS = ControlHistory("leak_reports", ("leak_reports",), "apply_leak_reports")

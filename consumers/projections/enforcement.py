@@ -1,12 +1,18 @@
 """Token lineage and enforcement: who minted which token, and which tokens and agents are stopped.
 
 Revocations and suspensions come from control events (a person, through the CLI
-or ``POST /v1/revoke``) and from budgets whose ``on_exceed`` is suspend or revoke
-(later also from policy rules); reinstatements lift them. Each is a history row
+or ``POST /v1/revoke``), from budgets whose ``on_exceed`` is suspend or revoke,
+and from policy decisions: the rule sets' and the built-in rules'
+(``consumers/policy/builtin.py``): a leak report of a known token revokes its
+tree, and a token minted from a revoked lineage is an incident and is revoked
+at its own place. Reinstatements lift them. Each is a history row
 (``enforcement``), so "was this token revoked when that event used it" is a join.
-Asks are applied one by one in store order, and a token that enters the lineage
-from a revoked parent is revoked at its own place in that order, so a rebuild in
-other batches reaches the same history. The materializer publishes the notices
+Asks are applied one by one in store order, and the tokens that entered the
+lineage between two asks are judged by revoked-lineage just before the second,
+so a rebuild in other batches reaches the same history. The built-in rules'
+decisions are written here, into ``policy_decisions`` (whose owner, the policy
+projection, clears it for a rebuild), because only this loop knows the
+revocations as they stood at each place. The materializer publishes the notices
 (the ``enforcement_notices`` view) to the compacted revocations topic.
 """
 
@@ -15,9 +21,11 @@ from __future__ import annotations
 from typing import Any
 
 import duckdb
+import pyarrow.compute as pc
 
 from agenttrail.consumers.batch import Batch
-from agenttrail.consumers.scripts import records, run_script, scalar
+from agenttrail.consumers.policy.builtin import LEAKED_TOKEN, REVOKED_LINEAGE
+from agenttrail.consumers.scripts import records, run_script
 
 _EVENT_COLUMNS = ["store_seq", "event_id", "received_at", "occurred_at", "tenant", "agent_id",
                   "token_fingerprint", "parent_token_fingerprint", "token_issuer", "token_id"]
@@ -33,13 +41,19 @@ class Enforcement:
             return
         first, last = span
         events = batch.events.select(_EVENT_COLUMNS)
-        tokens = events.num_rows > 0 and events["token_fingerprint"].null_count < events.num_rows
-        if tokens:
-            run_script(tx, "enforcement_lineage", batch_events=events)
-        for ask in records(tx, "enforcement_asks", {"first_seq": first, "last_seq": last}, batch_events=events,
-                           batch_control=batch.control):
-            if tokens:
-                self._inherit(tx, first, ask["seq"] - 1)
+        if events.num_rows and events["token_fingerprint"].null_count < events.num_rows:
+            run_script(tx, "token_lineage_apply", batch_events=events)
+        leaks = batch.control.filter(pc.equal(batch.control["kind"], "leak.reported"))
+        if leaks.num_rows:
+            run_script(tx, "builtin_leak_decisions", LEAKED_TOKEN.params(), batch_leaks=leaks)
+        minted = events.num_rows > 0 and events["parent_token_fingerprint"].null_count < events.num_rows
+        judged = first - 1  # tokens that entered the lineage up to here were judged by revoked-lineage
+        asks = records(tx, "enforcement_asks", {"first_seq": first, "last_seq": last,
+                                                "judged_in_loop": REVOKED_LINEAGE.id},
+                       batch_events=events, batch_control=batch.control)
+        for ask in asks:
+            if minted:
+                judged = self._judge_lineage(tx, judged, ask["seq"] - 1)
             params: dict[str, Any] = {key: ask[key] for key in (
                 "seq", "at", "cause_event_id", "subject_kind", "subject", "tree", "reason", "decided_by")}
             if ask["verb"] == "lift":
@@ -47,11 +61,15 @@ class Enforcement:
             else:
                 run_script(tx, "enforcement_start", {**params, "tenant": ask["tenant"], "verb": ask["verb"],
                                                      "rule_id": ask["rule_id"]})
-        if tokens:
-            self._inherit(tx, first, last)
+        if minted:
+            self._judge_lineage(tx, judged, last)
 
     @staticmethod
-    def _inherit(tx: duckdb.DuckDBPyConnection, first: int, upto: int) -> None:
-        while scalar(tx, "enforcement_inherit", {"first_seq": first, "upto_seq": upto}):
-            pass  # each run revokes one more generation minted from a revoked token
+    def _judge_lineage(tx: duckdb.DuckDBPyConnection, judged: int, upto: int) -> int:
+        """Judge the tokens that entered the lineage after ``judged`` up to ``upto``; returns the new mark."""
+        if upto > judged:
+            run_script(tx, "builtin_lineage_judge", {"first_seq": judged + 1, "upto_seq": upto,
+                                                     **REVOKED_LINEAGE.params()})
+            run_script(tx, "builtin_lineage_record")
+        return max(judged, upto)
 

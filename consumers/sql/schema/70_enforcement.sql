@@ -2,6 +2,8 @@
 
 -- Every token fingerprint seen on an event, with the token it was minted from (a token.issue event's
 -- parent_token_fingerprint) and the agent that first held it. Parents never seen themselves get a row too.
+-- History, not overwrite: a row is added when the token is first seen and its parent filled in once, with
+-- when (parent_seq), so "what was the lineage as of T" is a filter on first_received and parent_known_at.
 CREATE TABLE IF NOT EXISTS token_lineage (
     fingerprint        VARCHAR PRIMARY KEY,
     tenant             VARCHAR NOT NULL,
@@ -12,12 +14,15 @@ CREATE TABLE IF NOT EXISTS token_lineage (
     first_seq          BIGINT NOT NULL,   -- where it entered the lineage (store order)
     first_event_id     VARCHAR NOT NULL,
     first_seen         TIMESTAMPTZ NOT NULL,  -- that event's occurred_at
-    first_received     TIMESTAMPTZ NOT NULL   -- and its received_at
+    first_received     TIMESTAMPTZ NOT NULL,  -- and its received_at
+    parent_seq         BIGINT,            -- the event that named its parent (store order); NULL: none yet
+    parent_known_at    TIMESTAMPTZ        -- that event's received_at
 );
 
 -- History, not overwrite: one row per revocation or suspension, closed (valid_to_*) when reinstated.
--- A token minted from a revoked token is revoked at its own first_seq, with the same root, so a
--- revoked lineage stays revoked.
+-- A token minted from a lineage with a revoked token at any depth is revoked at its own first_seq, with that
+-- token's root (the built-in rule revoked-lineage), so a revoked lineage stays revoked. Every token of a
+-- cascade has its own row, naming the token whose revocation took it along (caused_by).
 CREATE TABLE IF NOT EXISTS enforcement (
     subject_kind   VARCHAR NOT NULL,      -- token | agent
     subject        VARCHAR NOT NULL,      -- the fingerprint, or the agent id
@@ -35,21 +40,27 @@ CREATE TABLE IF NOT EXISTS enforcement (
     lifted_by      VARCHAR,
     lift_reason    VARCHAR,
     lift_event_id  VARCHAR,
+    caused_by      VARCHAR,               -- tokens: the parent (or revoked ancestor) it was revoked through
     PRIMARY KEY (subject_kind, subject, valid_from_seq)
 );
+
+-- A store of schema version 3 gains the column here, before the views below read it (its migration step,
+-- leak_cascade, then rebuilds the history that fills it).
+ALTER TABLE enforcement ADD COLUMN IF NOT EXISTS caused_by VARCHAR;
 
 CREATE OR REPLACE VIEW enforcement_in_force AS
 SELECT * FROM enforcement WHERE valid_to_seq IS NULL;
 
 -- What the revocations topic carries: a notice when a revocation or suspension starts and when it is
 -- lifted (the newest per key is the state). notice_id is stable, so a redelivery is recognisable.
--- decided_by is not on the topic (the Avro schema leaves it out); the server's in-memory state keeps it.
+-- decided_by and caused_by are not on the topic (the Avro schema leaves them out); the server's in-memory
+-- state keeps them.
 CREATE OR REPLACE VIEW enforcement_notices AS
 SELECT cause_event_id || ':' || subject AS notice_id, valid_from_seq AS store_seq, valid_from AS issued_at,
-       tenant, subject_kind, subject, status, reason, rule_id, cause_event_id, root, decided_by
+       tenant, subject_kind, subject, status, reason, rule_id, cause_event_id, root, decided_by, caused_by
 FROM enforcement
 UNION ALL
 SELECT lift_event_id || ':' || subject, valid_to_seq, valid_to, tenant, subject_kind, subject, 'reinstated',
-       lift_reason, NULL, lift_event_id, root, lifted_by
+       lift_reason, NULL, lift_event_id, root, lifted_by, caused_by
 FROM enforcement
 WHERE valid_to_seq IS NOT NULL;
