@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -88,6 +88,14 @@ class Batch:
             return None
         bounds = pc.min_max(seqs)
         return bounds["min"].as_py(), bounds["max"].as_py()
+
+    def after(self, seq: int) -> Batch:
+        """The part of the batch stored after ``seq``: what a batch boundary right after it would leave."""
+        return replace(self, events=_stored_after(self.events, seq), control=_stored_after(self.control, seq))
+
+
+def _stored_after(table: pa.Table, seq: int) -> pa.Table:
+    return table.filter(pc.greater(table["store_seq"], seq))
 
 
 class Projection(Protocol):

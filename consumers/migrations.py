@@ -49,7 +49,7 @@ STEPS = (
     Step(2, "event_keys", "upgrade_event_keys", rebuild=True),
     Step(3, "novelty_first_times", "upgrade_novelty_first_times"),
     Step(4, "spike_origins", "upgrade_spike_origins", rebuild=True),
-    Step(5, "leak_cascade", "upgrade_leak_cascade", replay=("leak_reports", "enforcement")),
+    Step(5, "leak_cascade", "upgrade_leak_cascade", replay=("leak_reports", "decisions")),
 )
 assert STEPS[-1].to == SCHEMA_VERSION, "every schema version needs a step to it"
 

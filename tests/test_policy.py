@@ -18,7 +18,7 @@ import pytest
 from agenttrail import PolicyError
 from agenttrail.consumers.policy import backtest, check_conditions, parse_rules
 from agenttrail.consumers.store import open_store
-from agenttrail.schemas.control import PolicySetLoaded, PolicySetRemoved
+from agenttrail.schemas.control import AgentSuspended, PolicySetLoaded, PolicySetRemoved
 from tests.chain_events import T0, event, project, store_control, store_events
 from tests.test_enforcement import CHILD, GRANDCHILD, ROOT, issue, use
 
@@ -140,6 +140,41 @@ def test_replay_in_any_batch_size_decides_and_revokes_the_same(con, batch_size):
     project(con, batch_size=batch_size)
     assert (decisions(con), con.sql("SELECT * FROM enforcement ORDER BY subject").to_arrow_table().to_pylist()) \
         == expected
+
+
+STOPPED_RULES = """\
+rules:
+  - id: leaked-from-outside
+    version: 1
+    description: A token used from outside our egress range is treated as leaked.
+    when: token_fingerprint IS NOT NULL AND NOT starts_with(source_address, '10.')
+    action: revoke_token_tree
+    severity: critical
+    mode: enforce
+  - id: used-after-revocation
+    version: 1
+    description: A revoked token kept being used.
+    when: token_revoked
+    action: alert
+  - id: acting-while-suspended
+    version: 1
+    description: An agent kept acting after it was suspended.
+    when: agent_suspended
+    action: alert
+"""
+
+
+@pytest.mark.parametrize("batch_size", [1, 2, 3, 5000])
+def test_a_stop_made_earlier_in_the_same_batch_is_seen_by_the_rules_at_the_events_after_it(con, batch_size):
+    load(con, STOPPED_RULES)
+    store_events(con, [issue("e1", ROOT, None, "planner") | {"source_address": "10.0.0.5"},
+                       use("e2", ROOT, "planner") | {"source_address": "203.0.113.9"}])  # revoked by a rule here
+    store_control(con, "acme", AgentSuspended(agent_id="billing"), reason="looping")  # suspended by a person
+    store_events(con, [use("e3", ROOT, "planner") | {"source_address": "10.0.0.5"},  # used after its revocation
+                       event("e4", agent_id="billing", action_type="payment.create")])  # acting while suspended
+    project(con, batch_size=batch_size)
+    assert [(d["rule_id"], d["event_id"]) for d in decisions(con)] == [
+        ("leaked-from-outside", "e2"), ("used-after-revocation", "e3"), ("acting-while-suspended", "e4")]
 
 
 SPEND_RULE = """\

@@ -20,8 +20,7 @@ from agenttrail.consumers.projections.budget_alerts import BudgetAlerts
 from agenttrail.consumers.projections.chains import ChainsProjection
 from agenttrail.consumers.projections.checkpoints import CheckpointSealer
 from agenttrail.consumers.projections.control_history import ANOMALY_ACKS, BUDGETS, LEAK_REPORTS, TENANT_REGIONS
-from agenttrail.consumers.projections.enforcement import Enforcement
-from agenttrail.consumers.projections.policy import Policy
+from agenttrail.consumers.projections.decisions import Decisions
 from agenttrail.consumers.projections.spend import Spend
 from agenttrail.consumers.projections.streams import StreamIntegrity
 
@@ -30,5 +29,5 @@ def default_projections(settings: Settings) -> list[Projection]:
     """Every projection a materializer runs, in order; the sealer last, so it seals what the others saw."""
     return [
         ChainsProjection(), StreamIntegrity(), TENANT_REGIONS, BUDGETS, BudgetAlerts(), Spend(),
-        Anomalies(settings.anomalies), ANOMALY_ACKS, LEAK_REPORTS, Policy(), Enforcement(), CheckpointSealer(settings),
+        Anomalies(settings.anomalies), ANOMALY_ACKS, LEAK_REPORTS, Decisions(), CheckpointSealer(settings),
     ]
