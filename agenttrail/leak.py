@@ -43,7 +43,6 @@ class LeakReport:
 def run_leak(trail: Trail, settings: Settings, bootstrap: str, pipeline: Pipeline,
              reader: duckdb.DuckDBPyConnection) -> LeakReport:
     """Play the leaked-token story through ``trail``'s emitter and guard, against ``pipeline``'s store."""
-    stored = pipeline.stats.stored + pipeline.stats.duplicates
     rules = load_leaked_token_rules(settings, bootstrap, name="leaked-token", via="demo",
                                     reason="the demo's leaked-token response")
     planner = trail.for_agent(tenant="acme", agent_id="release-planner", agent_version="3.1.0", region="eu-west-1",
@@ -55,7 +54,7 @@ def run_leak(trail: Trail, settings: Settings, bootstrap: str, pipeline: Pipelin
     fingerprints = [_issue(planner, raw["root"], None), _issue(researcher, raw["child"], raw["root"]),
                     _issue(scraper, raw["grandchild"], raw["child"])]
     trail.flush()
-    pipeline.wait_until_stored(stored + 4, WATCH_S)
+    _wait_until_ready(reader, rules.sha256, fingerprints[2])
 
     abroad = trail.for_agent(tenant="acme", agent_id="release-planner", agent_version="3.1.0",
                              region="ap-south-1", principal="human:dana")
@@ -92,6 +91,17 @@ def load_leaked_token_rules(settings: Settings, bootstrap: str, *, name: str, vi
     publish_control(settings, bootstrap, "*", PolicySetLoaded(name=name, sha256=rules.sha256, text=text),
                     actor=f"service:{via}", via=via, reason=reason)
     return rules
+
+
+def _wait_until_ready(reader: duckdb.DuckDBPyConnection, sha256: str, grandchild: str) -> None:
+    """Until the rule set is in force and the lineage stored: counting stored events instead let the leak
+    outrun the rule set on a busy machine, when the fleet's last events filled the count."""
+    deadline = time.monotonic() + WATCH_S
+    while time.monotonic() < deadline:
+        [(ready,)] = reader.execute(sql.text("leak_ready"), {"sha256": sha256, "grandchild": grandchild}).fetchall()
+        if ready:
+            return
+        time.sleep(0.01)
 
 
 def _issue(trail: Trail, raw: str, parent: str | None) -> str:
