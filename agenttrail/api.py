@@ -117,14 +117,15 @@ def create_app(cursor_factory: Callable[[], duckdb.DuckDBPyConnection], *, calle
         caller.require_all_tenants("This endpoint")
 
     reads, operators = [Depends(reader)], [Depends(all_tenants)]
+    leaks = leaks or LeakOptions()
     publish_one = None if publish is None else lambda tenant, payload, actor, reason: publish(
         [(tenant, payload)], actor, reason)[0]
     app.include_router(enforcement_router(cursor_factory, writes=[Depends(require_admin)], reader=reader,
                                           publish=publish_one, fingerprint=fingerprint, enforcement=enforcement))
     app.include_router(leak_router(cursor_factory, writes=[Depends(require_admin)], reader=reader, publish=publish,
-                                   fingerprint=fingerprint, options=leaks or LeakOptions()))
+                                   fingerprint=fingerprint, options=leaks))
     mount_console(app, cursor_factory, sessions=Sessions(callers), auth_reads=auth_reads, publish=publish_one,
-                  public_key=public_key or _no_public_key)
+                  public_key=public_key or _no_public_key, sensitive_actions=leaks.sensitive_actions)
     for router in routers:
         app.include_router(router)
     if recorder is not None:

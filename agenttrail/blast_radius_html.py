@@ -34,6 +34,11 @@ _ENVIRONMENT = Environment(loader=PackageLoader("agenttrail", "templates"), auto
                            undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
 
 
+# The page needs its inline style and nothing else: no script, no outside resources, no referrer (URLs name tokens).
+REPORT_HEADERS = {"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
+                  "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
+
+
 def render_html(report: dict[str, Any]) -> str:
     """The report (``BlastRadius.to_dict()``, as the JSON endpoint answers it) as an HTML document."""
     return _ENVIRONMENT.get_template("blast_radius.html").render(r=report)

@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from agenttrail._exceptions import ConfigError, EventNotFoundError, LeakReportError, LeakSignatureError
 from agenttrail.access_log import ROWS_HEADER
 from agenttrail.blast_radius import TIMELINE_LIMIT, TIMELINE_MAX, blast_radius
-from agenttrail.blast_radius_html import render_html
+from agenttrail.blast_radius_html import REPORT_HEADERS, render_html
 from agenttrail.callers import Caller
 from agenttrail.enforcement_api import Changes, fingerprint_of, first_problem
 from agenttrail.github_secret_scanning import KEY_HEADER, SIGNATURE_HEADER, SigningKeys, parse_matches
@@ -40,9 +40,6 @@ from agenttrail.timeparse import parse_time
 
 MAX_BODY_BYTES = 1 << 20
 GITHUB_ACTOR = "service:github-secret-scanning"
-# The report page's only allowance is its own inline style: no script, no fetch, no image, no frame.
-_PAGE_HEADERS = {"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
-                 "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
 
 
 @dataclass(frozen=True)
@@ -143,7 +140,7 @@ def leak_router(cursor_factory: Callable[[], duckdb.DuckDBPyConnection], *, writ
             raise HTTPException(status_code=404, detail=str(exc)) from None
         rows, document = {ROWS_HEADER: str(report.timeline.num_rows)}, report.to_dict()
         if format == "html":
-            return HTMLResponse(render_html(document), headers=rows | _PAGE_HEADERS)
+            return HTMLResponse(render_html(document), headers=rows | REPORT_HEADERS)
         return JSONResponse(document, headers=rows)
 
     return router

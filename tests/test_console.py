@@ -29,7 +29,7 @@ def page_urls(data: dict[str, Any], tenant: str) -> list[str]:
     pages = ["/ui/trail", f"/ui/trail?agent=planner-{tenant}", f"/ui/events/{seeded.chain[2]}",
              f"/ui/principals/human:{tenant}-bob", f"/ui/agents/worker-{tenant}", f"/ui/agents/planner-{tenant}",
              "/ui/spend", f"/ui/spend?tenant={tenant}&bucket=hour", "/ui/anomalies?status=all", "/ui/tokens",
-             f"/ui/tokens/{seeded.tokens[1]}"]
+             f"/ui/tokens/{seeded.tokens[1]}", f"/ui/tokens/{seeded.tokens[0]}/blast-radius"]
     return pages + [page + ("&" if "?" in page else "?") + "format=json" for page in pages]
 
 
@@ -91,6 +91,12 @@ def test_every_page_shows_what_the_trail_holds(two_tenants: dict[str, Any]) -> N
     assert chain["event"][0]["cost_amount"] == "0.250000000" and chain["integrity"][0]["check"] == "seal"
     lineage = admin.get(f"/ui/tokens/{seeded.tokens[1]}?format=json").json()["sections"]["lineage"]
     assert [(row["fingerprint"], row["depth"]) for row in lineage] == [(seeded.tokens[0], 0), (seeded.tokens[1], 1)]
+    token_page = admin.get(f"/ui/tokens/{seeded.tokens[0]}").text
+    assert f"/ui/tokens/{seeded.tokens[0]}/blast-radius" in token_page, "the token page links its blast radius"
+    report = admin.get(f"/ui/tokens/{seeded.tokens[0]}/blast-radius")
+    assert report.status_code == 200 and all(token in report.text for token in seeded.tokens)
+    assert report.headers["content-security-policy"] == "default-src 'none'; style-src 'unsafe-inline'", (
+        "the report keeps its own policy: its inline style and nothing else")
     spend = admin.get("/ui/spend?tenant=acme&format=json").json()["sections"]
     assert {row["agent_id"]: row["spend"] for row in spend["top_spenders"]} == {
         "planner-acme": "0.250000000", "worker-acme": "0.100000000"}

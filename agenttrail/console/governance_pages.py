@@ -96,5 +96,5 @@ def token(ask: Ask, fingerprint: str) -> Page:
     return Page("token", f"Token {fingerprint}", {"lineage": lineage, "revocations": history},
                 {"fingerprint": fingerprint, "tenant": tenant, "known": bool(mine), "status": in_force,
                  "lineage": to_records(lineage), "history": history_rows,
-                 # The token's other views; issue 10's blast radius (/v1/tokens/{fp}/blast-radius) joins here.
-                 "links": [("its trail", "/ui/trail", {"fingerprint": fingerprint})]})
+                 "links": [("its trail", "/ui/trail", {"fingerprint": fingerprint}),
+                           ("its blast radius", f"/ui/tokens/{fingerprint}/blast-radius", {})]})

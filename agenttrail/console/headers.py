@@ -27,7 +27,10 @@ class SecureConsole:
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                extra = [(k, v) for k, v in _ENCODED if not (static and k == b"cache-control")]
+                # A page that sets one of these itself (the blast radius report, which needs its inline style)
+                # keeps its own.
+                own = {name.lower() for name, _ in message.get("headers", [])}
+                extra = [(k, v) for k, v in _ENCODED if k not in own and not (static and k == b"cache-control")]
                 message = {**message, "headers": [*message.get("headers", []), *extra]}
             await send(message)
 

@@ -12,7 +12,7 @@ its CSRF token; they publish the same control events as the CLI and the API.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from importlib import resources
 from typing import Any
 from urllib.parse import urlencode
@@ -21,11 +21,13 @@ import duckdb
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from fastapi import APIRouter, FastAPI, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from agenttrail import sql
 from agenttrail._exceptions import EventNotFoundError, QueryError
+from agenttrail.blast_radius import blast_radius
+from agenttrail.blast_radius_html import REPORT_HEADERS, render_html
 from agenttrail.callers import ANONYMOUS
 from agenttrail.console import governance_pages, pages, people_pages
 from agenttrail.console.headers import SecureConsole
@@ -39,20 +41,23 @@ from agenttrail.schemas.control import AnomalyAcknowledged, ControlEvent, Contro
 CursorFactory = Callable[[], duckdb.DuckDBPyConnection]
 PAGE_ROUTES = frozenset({"/ui/trail", "/ui/events/{event_id}", "/ui/principals/{principal_id:path}",
                          "/ui/agents/{agent_id:path}", "/ui/spend", "/ui/anomalies", "/ui/tokens",
-                         "/ui/tokens/{fingerprint}"})
+                         "/ui/tokens/{fingerprint}", "/ui/tokens/{fingerprint}/blast-radius"})
 
 
 def mount_console(app: FastAPI, cursor_factory: CursorFactory, *, sessions: Sessions, auth_reads: bool,
-                  publish: Publish | None, public_key: Callable[[], Ed25519PublicKey]) -> None:
-    """Add the console to ``app``: its routes, its static files and its security headers."""
-    app.include_router(_router(cursor_factory, sessions, auth_reads, publish, public_key))
+                  publish: Publish | None, public_key: Callable[[], Ed25519PublicKey],
+                  sensitive_actions: Sequence[str] = ()) -> None:
+    """Add the console to ``app``: its routes, its static files and its security headers.
+
+    ``sensitive_actions``: the action types whose resources a token's blast radius lists first."""
+    app.include_router(_router(cursor_factory, sessions, auth_reads, publish, public_key, sensitive_actions))
     static = resources.files("agenttrail.console").joinpath("static")
     app.mount("/ui/static", StaticFiles(directory=str(static)), name="console-static")
     app.add_middleware(SecureConsole)
 
 
 def _router(cursor_factory: CursorFactory, sessions: Sessions, auth_reads: bool, publish: Publish | None,
-            public_key: Callable[[], Ed25519PublicKey]) -> APIRouter:
+            public_key: Callable[[], Ed25519PublicKey], sensitive_actions: Sequence[str]) -> APIRouter:
     router = APIRouter(include_in_schema=False)
 
     def reader(request: Request) -> Visitor:
@@ -63,7 +68,8 @@ def _router(cursor_factory: CursorFactory, sessions: Sessions, auth_reads: bool,
         request.state.caller = visitor.caller  # the access log names this caller
         return visitor
 
-    def show(request: Request, build: Callable[[Ask], Page]) -> Response:
+    def show(request: Request, build: Callable[[Ask], Page | Response]) -> Response:
+        """A page for its reader, in the asked format; a build that answers for itself (a report) is sent as is."""
         fmt = request.query_params.get("format", "html")
         try:
             visitor = reader(request)
@@ -78,6 +84,8 @@ def _router(cursor_factory: CursorFactory, sessions: Sessions, auth_reads: bool,
             return _failure(request, sessions.visitor(request), fmt, 404, str(exc))
         except QueryError as exc:
             return _failure(request, sessions.visitor(request), fmt, 400, str(exc))
+        if isinstance(page, Response):
+            return page
         if fmt in ("json", "csv"):
             return export(page, fmt, request.query_params.get("section"))
         return html(page, request, visitor)
@@ -117,6 +125,16 @@ def _router(cursor_factory: CursorFactory, sessions: Sessions, auth_reads: bool,
     @router.get("/ui/tokens/{fingerprint}")
     def token(request: Request, fingerprint: str) -> Response:
         return show(request, lambda ask: governance_pages.token(ask, fingerprint))
+
+    @router.get("/ui/tokens/{fingerprint}/blast-radius")
+    def token_blast_radius(request: Request, fingerprint: str) -> Response:
+        """The incident report of everything the token's lineage did (the JSON is the API's, with since/as_of)."""
+        def report(ask: Ask) -> Response:
+            found = blast_radius(ask.cursor, fingerprint, tenant=ask.caller.tenant,
+                                 sensitive_actions=sensitive_actions)
+            return HTMLResponse(render_html(found.to_dict()), headers=REPORT_HEADERS)
+
+        return show(request, report)
 
     @router.get("/ui/changes")
     def changes(request: Request) -> dict[str, Any]:
