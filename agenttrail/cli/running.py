@@ -10,7 +10,7 @@ from rich.markup import escape
 
 from agenttrail._exceptions import AgentTrailError
 from agenttrail.broker import EmbeddedBroker
-from agenttrail.cli.options import console, err_console, kafka_options, settings_from
+from agenttrail.cli.options import console, err_console, kafka_options, settings_from, shard_option
 from agenttrail.runtime import remove_state, write_state
 
 
@@ -35,6 +35,7 @@ def demo(ctx: click.Context, events: int, seed: int) -> None:
 
 @click.command()
 @kafka_options
+@shard_option
 @click.option("--host", default=None, help="Address to bind (default 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port (default 8470; 0 picks a free one).")
 @click.option("--auth", is_flag=True, help="Require the API token for reads too.")
@@ -49,6 +50,7 @@ def serve(ctx: click.Context, auth: bool, **options: Any) -> None:
     Examples:
       agenttrail serve
       agenttrail serve --bootstrap kafka-1:9092 --port 8470 --auth
+      agenttrail --db shard-2.duckdb serve --bootstrap kafka-1:9092 --shard 2/3 --port 8472
     """
     from agenttrail.service import serve as run_serve
 
@@ -58,6 +60,7 @@ def serve(ctx: click.Context, auth: bool, **options: Any) -> None:
 
 @click.command()
 @kafka_options
+@shard_option
 @click.pass_context
 def consume(ctx: click.Context, **options: Any) -> None:
     """Run only the materializer against any Kafka (no HTTP API).
@@ -66,6 +69,7 @@ def consume(ctx: click.Context, **options: Any) -> None:
     Examples:
       agenttrail consume --bootstrap kafka-1:9092
       AGENTTRAIL_BOOTSTRAP=kafka-1:9093 AGENTTRAIL_SECURITY_PROTOCOL=SASL_SSL agenttrail consume
+      agenttrail --db shard-1.duckdb consume --bootstrap kafka-1:9092 --shard 1/3
     """
     from agenttrail.broker import resolve_bootstrap
     from agenttrail.service import consume as run_consume
