@@ -121,7 +121,9 @@ def enforcement_router(cursor_factory: Callable[[], duckdb.DuckDBPyConnection], 
             return {"fingerprint": fingerprint, "active": True}
         return _jsonable({"fingerprint": fingerprint, "active": False, "status": notice["status"],
                           "revoked_at": notice["issued_at"], "reason": notice["reason"],
-                          "rule_id": notice["rule_id"], "decided_by": notice["decided_by"], "root": notice["root"],
+                          "rule_id": notice["rule_id"], "root": notice["root"],
+                          # not on the topic's notices, from which a shard knows the other shards' revocations
+                          "decided_by": notice.get("decided_by"),
                           "caused_by": notice.get("caused_by"),
                           "tenant": notice["tenant"]})
 
