@@ -121,20 +121,26 @@ def test_three_shards_one_killed_and_restarted_store_and_answer_exactly_what_one
     wait_stored([single], settings.topic("actions"), produced, each=True)
 
     anomalies = {a.kind: a for a in report["run"].anomalies}
-    leaked, runaway = anomalies["leaked_token"], anomalies["runaway_loop"]
+    leaked, runaway, spree = anomalies["leaked_token"], anomalies["runaway_loop"], anomalies["subscription_spree"]
     assert leaked.token_fingerprint is not None
     published += publish(settings, [
         (leaked.tenant, TokenRevoked(fingerprint=leaked.token_fingerprint, tree=True)),
         (runaway.tenant, AgentSuspended(agent_id=runaway.agent_id)),
-        (runaway.tenant, AgentReinstated(agent_id=runaway.agent_id)),
+        (spree.tenant, AgentSuspended(agent_id=spree.agent_id)),
     ])
+    # Every shard's status endpoints answer for every token and agent: its own from its store, the others' from
+    # their notices on the revocations topic; so a reinstatement reaches every shard too.
+    for status in (f"tokens/{leaked.token_fingerprint}", f"agents/{runaway.agent_id}/status",
+                   f"agents/{spree.agent_id}/status"):
+        for server in shards.values():
+            wait_for(partial(answers, server, status, stopped=True), f"{server.url} to say {status} is stopped")
+    published += publish(settings, [(spree.tenant, AgentReinstated(agent_id=spree.agent_id))])
+    for server in shards.values():
+        wait_for(partial(answers, server, f"agents/{spree.agent_id}/status", stopped=False),
+                 f"{server.url} to hear the reinstatement")
     wait_stored([single, *shards.values()], settings.topic("control"), published, each=True)
     victim_final = committed(shards[victim], settings.topic("actions"))
     assert 0 < stored_before_kill < victim_final, "the kill landed mid-run"
-
-    # The status endpoint of every shard answers for every token, its owner's from memory, the others' from the topic.
-    for server in shards.values():
-        wait_for(partial(revoked, server, leaked.token_fingerprint), f"{server.url} to know the revoked token")
 
     merged = reader(settings, [s.url for s in shards.values()])
     alone = reader(settings.model_copy(update={"db": tmp_path / "single.duckdb"}), [])
@@ -186,9 +192,9 @@ def wait_stored(servers: list[Served], topic: str, total: int, *, each: bool) ->
     wait_for(done, f"{total} records of {topic} to be stored", timeout=WAIT_S)
 
 
-def revoked(server: Served, fingerprint: str) -> bool:
-    """What the server's status endpoint (what gateways poll) says of the token."""
-    return not httpx.get(f"{server.url}/v1/tokens/{fingerprint}", timeout=10).json()["active"]
+def answers(server: Served, status: str, *, stopped: bool) -> bool:
+    """Whether the server's status endpoint (what gateways poll) says the token or agent is ``stopped``, or not."""
+    return httpx.get(f"{server.url}/v1/{status}", timeout=10).json()["active"] is not stopped
 
 
 def reader(settings: Settings, shard_urls: list[str]) -> QueryClient:
