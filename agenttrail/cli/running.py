@@ -167,9 +167,12 @@ def broker(ctx: click.Context, port: int) -> None:
 @click.option("--leak-trials", default=10, show_default=True, type=click.IntRange(0),
               help="Leaked token trees of each size (1, 10, 1,000 descendants) reported to `agenttrail serve`; "
                    "0 skips.")
+@click.option("--scale-out-events", default=100_000, show_default=True, type=click.IntRange(0),
+              help="Events on a six-partition topic stored by 1, 2 and 3 `agenttrail serve --shard` processes; "
+                   "0 skips.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON instead of a table.")
 def bench(events: int, query_events: int, detection_events: int, revocation_trials: int, otlp_spans: int,
-          leak_trials: int, as_json: bool) -> None:
+          leak_trials: int, scale_out_events: int, as_json: bool) -> None:
     """Measure every stage on a private embedded broker and print the table.
 
     \b
@@ -180,12 +183,14 @@ def bench(events: int, query_events: int, detection_events: int, revocation_tria
       agenttrail bench --events 1000 --query-events 1000 --detection-events 0 --revocation-trials 200
       agenttrail bench --events 1000 --query-events 1000 --detection-events 0 --revocation-trials 0 --otlp-spans 200000
       agenttrail bench --events 1000 --detection-events 0 --revocation-trials 0 --leak-trials 10   # stage (m)
+      agenttrail bench --events 1000 --query-events 1000 --detection-events 0 --revocation-trials 0 \
+          --otlp-spans 0 --leak-trials 0 --scale-out-events 200000   # stage (n): 1, 2 and 3 shards
     """
     from agenttrail.bench import render_report, report_json, run_bench
 
     report = run_bench(events=events, query_events=query_events, detection_events=detection_events,
                        revocation_trials=revocation_trials, otlp_spans=otlp_spans, leak_trials=leak_trials,
-                       console=err_console if as_json else console)
+                       scale_out_events=scale_out_events, console=err_console if as_json else console)
     if as_json:
         click.echo(report_json(report))
     else:
