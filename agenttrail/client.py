@@ -40,6 +40,11 @@ class QueryClient:
         self.server_url: str | None = server["url"] if server else None
         self.shards = ShardReader(settings.shards, self._ask_shard, self._describe_shard) if settings.shards else None
 
+    @property
+    def served(self) -> bool:
+        """Whether named queries go to servers (the one that owns --db, or the shards), not to the file."""
+        return self.server_url is not None or self.shards is not None
+
     def query(self, name: str, params: dict[str, Any]) -> pa.Table:
         if self.shards is not None:
             return self.shards.query(name, params)
