@@ -106,8 +106,7 @@ def test_three_shards_one_killed_and_restarted_store_and_answer_exactly_what_one
         run=fleet.run(EVENTS, anomalies=1, shape=SHAPE, wall_rate=700.0)))
     producer.start()
     victim = 2
-    stored_before_kill = wait_for(lambda: committed(shards[victim], settings.topic("actions")) >= EVENTS // 15
-                                  and committed(shards[victim], settings.topic("actions")),
+    stored_before_kill = wait_for(partial(committed, shards[victim], settings.topic("actions"), least=EVENTS // 15),
                                   "shard 2 to commit a fifth of its share", timeout=WAIT_S)
     shards[victim].process.kill()  # SIGKILL: no shutdown, no last commit
     shards[victim].process.wait(10)
@@ -178,10 +177,12 @@ def publish(settings: Settings, changes: list[tuple[str, ControlPayload]]) -> in
     return len(changes)
 
 
-def committed(server: Served, topic: str) -> int:
-    """Records of ``topic`` the server's store has committed (its health snapshot: no read is recorded)."""
+def committed(server: Served, topic: str, *, least: int = 0) -> int:
+    """Records of ``topic`` the server's store has committed (its health snapshot: no read is recorded); 0 until
+    there are at least ``least``."""
     status = httpx.get(f"{server.url}/v1/status", timeout=10).json()
-    return sum(int(p["next_offset"]) for p in status.get("partitions", []) if p["topic"] == topic)
+    count = sum(int(p["next_offset"]) for p in status.get("partitions", []) if p["topic"] == topic)
+    return count if count >= least else 0
 
 
 def wait_stored(servers: list[Served], topic: str, total: int, *, each: bool) -> None:
