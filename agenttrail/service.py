@@ -53,6 +53,7 @@ from agenttrail.runtime import remove_state, write_state
 from agenttrail.schemas.control import ControlEvent, ControlPayload
 from agenttrail.schemas.fingerprints import Fingerprinter
 from agenttrail.shard_api import shard_router
+from agenttrail.shards import shard_of
 from agenttrail.signing import trusted_public_key
 from agenttrail.webhooks import WebhookSender
 
@@ -140,7 +141,7 @@ def owned_bootstrap(settings: Settings, stack: ExitStack) -> str:
     """The configured bootstrap, or an embedded broker (stopped by ``stack``) recorded beside the database."""
     if settings.bootstrap:
         return settings.bootstrap
-    if settings.shard:
+    if shard_of(settings) is not None:
         raise ConfigError(f"Shard {settings.shard} shares its broker with the other shards, so it cannot start one "
                           "of its own: pass --bootstrap (or AGENTTRAIL_BOOTSTRAP).")
     broker = stack.enter_context(EmbeddedBroker())
@@ -233,7 +234,7 @@ def serve(settings: Settings, *, auth_reads: bool, announce: Any = print) -> Non
         pipeline = Pipeline(settings, bootstrap, con, enforcement=enforcement,
                             observe=lambda r: metrics.observe_revocations(r.received_at, r.notices)).start()
         stack.callback(pipeline.stop)
-        if settings.shard:
+        if shard_of(settings) is not None:
             follow_other_shards(settings, bootstrap, enforcement, pipeline.materializer, stack)
         start_webhooks(settings, con, stack)
         token_sha256 = settings.api_token_hash()

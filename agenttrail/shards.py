@@ -57,8 +57,9 @@ class Shard:
 
 
 def shard_of(settings: Settings) -> Shard | None:
-    """This process's shard (``AGENTTRAIL_SHARD`` / ``--shard``), or None when it reads every partition."""
-    return Shard.parse(settings.shard) if settings.shard else None
+    """This process's shard (``AGENTTRAIL_SHARD`` / ``--shard``), or None when it reads every partition (1/1 does)."""
+    shard = Shard.parse(settings.shard) if settings.shard else None
+    return shard if shard is not None and shard.count > 1 else None
 
 
 def partition_filter(settings: Settings) -> Callable[[str, int], bool]:

@@ -56,7 +56,6 @@ from agenttrail.consumers.projections import default_projections
 from agenttrail.consumers.store import insert_new_events, sql
 from agenttrail.kafka import (
     KafkaConsumer,
-    TopicPartition,
     make_consumer,
     make_producer,
     map_kafka_errors,
@@ -126,7 +125,6 @@ class Materializer:
         self._skew = timedelta(seconds=settings.future_skew_s)
         self._consumer: KafkaConsumer | None = None
         self._topic_ids: dict[str, str] = {}
-        self.assigned: list[TopicPartition] = []  # what start() assigned
         self.ownership = Ownership(shard_of(settings), 0)  # its partition count is learnt at start()
         self._next_seq = self._int(sql("last_store_seq")) + 1
         self._next_quarantine = self._int(sql("last_quarantine_id")) + 1
@@ -184,7 +182,6 @@ class Materializer:
                     offset = 0
                 consumer.seek(tp, offset)
         self._consumer = consumer
-        self.assigned = assigned
 
     def _ownership(self, partitions: int) -> Ownership:
         """Which tenants this materializer owns, once the actions topic's partition count is known."""
