@@ -8,6 +8,8 @@ no foreign exception type leaks through the public API.
 
     AgentTrailError
     ├── ConfigError                  a setting is missing or malformed (names the env key)
+    │   └── ShardError               shards do not fit together: a store started as another shard, or
+    │                                AGENTTRAIL_SHARDS leaves a partition without an owner (or with two)
     ├── BrokerError
     │   ├── BrokerUnavailableError   Kafka cannot be reached, or no broker is running
     │   └── EmbeddedBrokerError      the embedded broker could not be started
@@ -40,6 +42,7 @@ no foreign exception type leaks through the public API.
     │   ├── UnknownQueryError
     │   ├── ReadOnlyQueryError       not exactly one read-only SELECT
     │   ├── QueryParameterError      a parameter is missing, unknown or malformed
+    │   ├── UnmergeableQueryError    a query whose answers cannot be merged across shards
     │   └── EventNotFoundError       no stored event has the id asked for
     ├── IngestError                  an OTLP request cannot be read (names what is wrong)
     │   └── IngestUnavailableError   the server cannot take spans in now (starting, spool full, store): retry
@@ -55,6 +58,10 @@ class AgentTrailError(Exception):
 
 
 class ConfigError(AgentTrailError):
+    pass
+
+
+class ShardError(ConfigError):
     pass
 
 
@@ -171,6 +178,10 @@ class ArchiveError(IntegrityError):
 
 
 class QueryError(AgentTrailError):
+    pass
+
+
+class UnmergeableQueryError(QueryError):
     pass
 
 

@@ -3,10 +3,14 @@
 DuckDB lets one process write a file and no other process open it, so while
 `agenttrail serve` runs, the CLI asks it over HTTP; while `agenttrail consume`
 runs (no HTTP), opening the file fails with a sentence naming that process.
+With ``AGENTTRAIL_SHARDS`` (the URLs of `serve --shard` processes), named queries
+read every shard through ``agenttrail.shard_reader``; the other reads (SQL, status,
+blast radius, backtest) stay with the one server or file that --db names.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -26,6 +30,7 @@ from agenttrail.consumers.store import open_store, restrict_to_reading
 from agenttrail.health import measure, measure_once, problems, report
 from agenttrail.queries import run_query, run_sql
 from agenttrail.runtime import read_live_state
+from agenttrail.shard_reader import ShardReader
 
 
 class QueryClient:
@@ -33,8 +38,16 @@ class QueryClient:
         self.settings = settings
         server = read_live_state(settings.server_state_file)
         self.server_url: str | None = server["url"] if server else None
+        self.shards = ShardReader(settings.shards, self._ask_shard, self._describe_shard) if settings.shards else None
+
+    @property
+    def served(self) -> bool:
+        """Whether named queries go to servers (the one that owns --db, or the shards), not to the file."""
+        return self.server_url is not None or self.shards is not None
 
     def query(self, name: str, params: dict[str, Any]) -> pa.Table:
+        if self.shards is not None:
+            return self.shards.query(name, params)
         if self.server_url:
             return self._get(f"/v1/queries/{name}", params)
         with self._open() as con:
@@ -69,9 +82,15 @@ class QueryClient:
         body = {"text": text, "since": since.isoformat() if since else None, "tenant": tenant}
         return self._request("POST", "/v1/policy/backtest", json=body, timeout=None)
 
-    def _get(self, path: str, params: dict[str, Any]) -> pa.Table:
+    def _get(self, path: str, params: Mapping[str, Any], *, url: str | None = None) -> pa.Table:
         clean = {k: str(v) for k, v in params.items() if v is not None}
-        return self._request("GET", path, params=clean)
+        return self._request("GET", path, params=clean, url=url)
+
+    def _ask_shard(self, url: str, name: str, params: Mapping[str, str | None]) -> pa.Table:
+        return self._get(f"/v1/queries/{name}", params, url=url)
+
+    def _describe_shard(self, url: str) -> dict[str, Any]:
+        return dict(self._send("GET", "/v1/shard", accept="application/json", url=url).json())
 
     def status(self) -> dict[str, Any]:
         """What ``GET /v1/status`` answers; with no server, measured now from the file and the broker."""
@@ -90,21 +109,24 @@ class QueryClient:
         return report(snapshot, found, max_lag=self.settings.max_lag, materializer="not running", pipeline={})
 
     def _request(self, method: str, path: str, *, params: dict[str, str] | None = None,
-                 json: dict[str, Any] | None = None, timeout: float | None = 60) -> pa.Table:
-        response = self._send(method, path, accept=ARROW_STREAM, params=params, json=json, timeout=timeout)
+                 json: dict[str, Any] | None = None, timeout: float | None = 60, url: str | None = None) -> pa.Table:
+        response = self._send(method, path, accept=ARROW_STREAM, params=params, json=json, timeout=timeout, url=url)
         return pa.ipc.open_stream(response.content).read_all()
 
     def _send(self, method: str, path: str, *, accept: str, params: dict[str, str] | None = None,
-              json: dict[str, Any] | None = None, timeout: float | None = 60) -> httpx.Response:
+              json: dict[str, Any] | None = None, timeout: float | None = 60, url: str | None = None,
+              ) -> httpx.Response:
+        """``url``: another server than ``server_url`` (a shard's)."""
+        base = url or self.server_url
         headers = {"Accept": accept}
         if self.settings.api_token is not None:
             headers["Authorization"] = f"Bearer {self.settings.api_token.get_secret_value()}"
         try:
-            response = httpx.request(method, f"{self.server_url}{path}", params=params, json=json, headers=headers,
+            response = httpx.request(method, f"{base}{path}", params=params, json=json, headers=headers,
                                      timeout=timeout)
         except httpx.HTTPError as exc:
             raise ServerError(
-                f"The agenttrail server at {self.server_url} did not answer ({type(exc).__name__})."
+                f"The agenttrail server at {base} did not answer ({type(exc).__name__})."
             ) from None
         if response.status_code == 401:
             raise ServerError("The server requires a token: set AGENTTRAIL_API_TOKEN.")

@@ -118,7 +118,7 @@ def import_cloudtrail(paths: Iterable[Path], settings: Settings, tenant: str, *,
             report.unsent = max(emitter.stats.submitted - emitter.stats.acked, 1)
     finally:
         emitter.close(timeout=5)
-    if client.server_url and report.emitted:
+    if client.served and report.emitted:
         report.waiting = _wait_until_stored(claims, wait_s)
     return report
 
@@ -166,7 +166,7 @@ def _emit(pending: list[dict[str, Any]], tenant: str, claims: Claims, emitter: E
 def _stored_lookup(client: QueryClient, settings: Settings) -> Callable[[str, list[str], datetime, datetime], set[str]]:
     """Which of a chunk's event ids the store holds, through the server or on the file (none without a file)."""
     def lookup(tenant: str, ids: list[str], since: datetime, until: datetime) -> set[str]:
-        if client.server_url is None and not settings.db.exists():
+        if not client.served and not settings.db.exists():
             return set()
         table = client.query("imported_events", {"tenant": tenant, "source": SOURCE, "since": since.isoformat(),
                                                  "until": until.isoformat()})

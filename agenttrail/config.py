@@ -116,6 +116,11 @@ class Settings(BaseSettings):
     future_skew_s: int = Field(default=300, ge=0)
     # Decode in a second process; it only pays with a core to spare, so not on one CPU.
     decode_worker: bool = Field(default_factory=lambda: (os.cpu_count() or 1) > 1)
+    # Scale-out (agenttrail/shards.py): "K/N" makes this materializer shard K of N, owning the partitions p of
+    # the actions topic with p % N == K - 1. None: every partition.
+    shard: str | None = Field(default=None, pattern=r"^[1-9][0-9]*/[1-9][0-9]*$")
+    # The shard owners' URLs (`serve --shard`), for CLI reads that merge every shard (agenttrail/shard_reader.py).
+    shards: list[str] = Field(default_factory=list)
 
     # SIEM export (agenttrail/export.py): the bearer token `agenttrail export --to URL` sends.
     export_token: SecretStr | None = None
@@ -151,6 +156,23 @@ class Settings(BaseSettings):
     # GitHub's secret scanning key list ({"public_keys": [...]}, as api.github.com/meta/public_keys/secret_scanning
     # serves it): the keys whose signatures POST /v1/leaks/github accepts. None: it refuses every report.
     leak_keys_file: Path | None = None
+
+    @field_validator("shard")
+    @classmethod
+    def _shard_within_count(cls, shard: str | None) -> str | None:
+        if shard is not None:
+            index, count = (int(part) for part in shard.split("/"))
+            if index > count:
+                raise ValueError(f"shard {index} of {count} does not exist: K/N needs 1 <= K <= N")
+        return shard
+
+    @field_validator("shards")
+    @classmethod
+    def _shard_urls(cls, urls: list[str]) -> list[str]:
+        bad = [url for url in urls if not url.startswith(("http://", "https://"))]
+        if bad:
+            raise ValueError(f"{bad[0]!r} is not a URL: list each shard owner as http://host:port")
+        return [url.rstrip("/") for url in urls]
 
     def api_token_hash(self) -> str | None:
         """The SHA-256 (hex) the API compares presented tokens against, from either setting."""

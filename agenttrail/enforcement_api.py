@@ -121,7 +121,9 @@ def enforcement_router(cursor_factory: Callable[[], duckdb.DuckDBPyConnection], 
             return {"fingerprint": fingerprint, "active": True}
         return _jsonable({"fingerprint": fingerprint, "active": False, "status": notice["status"],
                           "revoked_at": notice["issued_at"], "reason": notice["reason"],
-                          "rule_id": notice["rule_id"], "decided_by": notice["decided_by"], "root": notice["root"],
+                          "rule_id": notice["rule_id"], "root": notice["root"],
+                          # not on the topic's notices, from which a shard knows the other shards' revocations
+                          "decided_by": notice.get("decided_by"),
                           "caused_by": notice.get("caused_by"),
                           "tenant": notice["tenant"]})
 
@@ -133,9 +135,15 @@ def enforcement_router(cursor_factory: Callable[[], duckdb.DuckDBPyConnection], 
             rows = run_query(cursor, "revocations", {"subject": agent_id, "status": "in_force", "tenant": tenant,
                                                      "limit": "1"}).to_pylist()
         suspended = [row for row in rows if row["subject_kind"] == "agent"]
-        if not suspended:
+        if suspended:
+            return _jsonable({"agent_id": agent_id, "active": False, **suspended[0]})
+        # Another shard's suspension (``serve --shard`` follows their notices): what its notice says.
+        notice = enforcement.suspended(agent_id) if enforcement is not None else None
+        if notice is None or not caller.sees(notice["tenant"]) or tenant not in (None, notice["tenant"]):
             return {"agent_id": agent_id, "active": True}
-        return _jsonable({"agent_id": agent_id, "active": False, **suspended[0]})
+        return _jsonable({"agent_id": agent_id, "active": False, "valid_from": notice["issued_at"],
+                          **{key: notice[key] for key in ("tenant", "subject_kind", "subject", "status", "reason",
+                                                          "rule_id", "root", "cause_event_id")}})
 
     return router
 

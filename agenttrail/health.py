@@ -25,6 +25,7 @@ import duckdb
 from agenttrail._exceptions import BrokerError, BrokerUnavailableError
 from agenttrail.config import Settings
 from agenttrail.kafka import KafkaConsumer, make_consumer, map_kafka_errors, partitions_for
+from agenttrail.shards import partition_filter
 from agenttrail.sql import text as sql
 
 log = logging.getLogger("agenttrail.health")
@@ -93,15 +94,17 @@ def probe_consumer(settings: Settings, bootstrap: str) -> KafkaConsumer:
                          max_partition_fetch_bytes=1, fetch_max_bytes=1)
 
 
-def end_offsets(consumer: KafkaConsumer, bootstrap: str, topics: list[str]) -> dict[tuple[str, int], int]:
-    """The offset the next record will get, per (topic, partition); BrokerError when Kafka does not answer.
+def end_offsets(consumer: KafkaConsumer, bootstrap: str, topics: list[str],
+                reads: Callable[[str, int], bool] = lambda topic, partition: True) -> dict[tuple[str, int], int]:
+    """The offset the next record will get, per (topic, partition) that ``reads`` keeps (a shard's: its
+    partitions are its lag); BrokerError when Kafka does not answer.
 
     ListOffsets alone is not enough: the embedded broker (Tansu) answers it with the last
     batch's base offset + 1, so 120 events in one batch showed as 1. The high watermark in
     a fetch response is right on every broker, so fetch from there and take the larger.
     """
     with map_kafka_errors(bootstrap):
-        parts = [tp for topic in topics for tp in partitions_for(consumer, topic)]
+        parts = [tp for topic in topics for tp in partitions_for(consumer, topic) if reads(tp.topic, tp.partition)]
         listed = consumer.end_offsets(parts) if parts else {}
         consumer.unsubscribe()  # a fresh assignment forgets the last probe's high watermarks
         consumer.assign(parts)
@@ -140,7 +143,7 @@ def measure_once(settings: Settings, bootstrap: str, cursor: duckdb.DuckDBPyConn
     def broker() -> dict[tuple[str, int], int]:
         consumer = probe_consumer(settings, bootstrap)
         try:
-            return end_offsets(consumer, bootstrap, topics)
+            return end_offsets(consumer, bootstrap, topics, partition_filter(settings))
         finally:
             consumer.close()
     return measure(cursor, broker)
@@ -204,7 +207,7 @@ class HealthMonitor:
     def _end_offsets(self) -> dict[tuple[str, int], int]:
         if self._consumer is None:
             self._consumer = probe_consumer(self.settings, self.bootstrap)
-        return end_offsets(self._consumer, self.bootstrap, self.topics)
+        return end_offsets(self._consumer, self.bootstrap, self.topics, partition_filter(self.settings))
 
     def _run(self) -> None:
         while not self._stop.is_set():

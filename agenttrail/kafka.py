@@ -15,6 +15,7 @@ from typing import Any
 import kafka.errors
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import NewTopic
+from kafka.partitioner.default import murmur2
 
 from agenttrail._exceptions import BrokerError, BrokerUnavailableError
 from agenttrail.config import Settings
@@ -29,6 +30,7 @@ __all__ = [
     "make_consumer",
     "make_producer",
     "map_kafka_errors",
+    "partition_of",
     "send_and_wait",
     "topic_ids",
 ]
@@ -185,6 +187,16 @@ def topic_ids(settings: Settings, bootstrap: str, topics: list[str]) -> dict[str
     with admin_client(settings, bootstrap) as admin:
         described = admin.describe_topics(topics)
     return {d["name"]: str(d.get("topic_id") or "") for d in described}
+
+
+def partition_of(key: bytes, partitions: int) -> int:
+    """The partition the producer's default partitioner sends ``key`` to, among ``partitions``.
+
+    kafka-python's default, like the Java client's: positive murmur2 of the key bytes modulo the
+    partition count. A producer that partitions otherwise (librdkafka's default is CRC32) must be
+    set to murmur2, or shards would route a tenant to a partition its events are not in.
+    """
+    return (murmur2(key) & 0x7FFFFFFF) % partitions
 
 
 def partitions_for(consumer: KafkaConsumer, topic: str) -> list[TopicPartition]:

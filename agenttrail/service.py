@@ -23,7 +23,13 @@ from typing import Any
 import duckdb
 import uvicorn
 
-from agenttrail._exceptions import AgentTrailError, BrokerUnavailableError, MaterializerError, StoreOutdatedError
+from agenttrail._exceptions import (
+    AgentTrailError,
+    BrokerUnavailableError,
+    ConfigError,
+    MaterializerError,
+    StoreOutdatedError,
+)
 from agenttrail.access_log import AccessRecorder
 from agenttrail.api import create_app
 from agenttrail.broker import EmbeddedBroker
@@ -42,9 +48,12 @@ from agenttrail.leak_api import LeakOptions
 from agenttrail.metrics import ServiceMetrics
 from agenttrail.otlp_api import otlp_router
 from agenttrail.producers.control import publish_controls
+from agenttrail.producers.guard import Guard
 from agenttrail.runtime import remove_state, write_state
 from agenttrail.schemas.control import ControlEvent, ControlPayload
 from agenttrail.schemas.fingerprints import Fingerprinter
+from agenttrail.shard_api import shard_router
+from agenttrail.shards import shard_of
 from agenttrail.signing import trusted_public_key
 from agenttrail.webhooks import WebhookSender
 
@@ -132,6 +141,9 @@ def owned_bootstrap(settings: Settings, stack: ExitStack) -> str:
     """The configured bootstrap, or an embedded broker (stopped by ``stack``) recorded beside the database."""
     if settings.bootstrap:
         return settings.bootstrap
+    if shard_of(settings) is not None:
+        raise ConfigError(f"Shard {settings.shard} shares its broker with the other shards, so it cannot start one "
+                          "of its own: pass --bootstrap (or AGENTTRAIL_BOOTSTRAP).")
     broker = stack.enter_context(EmbeddedBroker())
     write_state(settings.broker_state_file, {"bootstrap": broker.bootstrap, "embedded": True})
     stack.callback(remove_state, settings.broker_state_file)
@@ -222,6 +234,8 @@ def serve(settings: Settings, *, auth_reads: bool, announce: Any = print) -> Non
         pipeline = Pipeline(settings, bootstrap, con, enforcement=enforcement,
                             observe=lambda r: metrics.observe_revocations(r.received_at, r.notices)).start()
         stack.callback(pipeline.stop)
+        if shard_of(settings) is not None:
+            follow_other_shards(settings, bootstrap, enforcement, pipeline.materializer, stack)
         start_webhooks(settings, con, stack)
         token_sha256 = settings.api_token_hash()
         if token_sha256 is None:
@@ -240,12 +254,13 @@ def serve(settings: Settings, *, auth_reads: bool, announce: Any = print) -> Non
         ingest = SpanIngest(settings, bootstrap, stored_in(con.cursor), ready=lambda: pipeline.materializer.caught_up)
         stack.callback(ingest.close)
         otlp = otlp_router(ingest, IngestTokens(settings.ingest_tokens), max_body_bytes=settings.otlp_max_body_bytes)
+        shard = shard_router(settings.topic("actions"), lambda: pipeline.materializer.ownership)
         app = create_app(con.cursor, callers=callers, auth_reads=auth_reads,
                          stats=lambda: {**asdict(pipeline.stats), "otlp": ingest.snapshot()}, publish=publish,
                          fingerprint=fingerprinter.fingerprint, enforcement=enforcement, monitor=monitor,
                          metrics=metrics, materializer_error=lambda: pipeline.error, recorder=recorder,
                          public_key=partial(trusted_public_key, None, settings.signing_key_path),
-                         leaks=leak_options(settings), routers=[otlp])
+                         leaks=leak_options(settings), routers=[otlp, shard])
         sock = socket.create_server((settings.host, settings.port))
         # Accepted connections inherit this. Without it a kept-alive client (a gateway polling token
         # status) waited ~40 ms per answer: Nagle's algorithm held the body for the delayed ACK.
@@ -254,12 +269,26 @@ def serve(settings: Settings, *, auth_reads: bool, announce: Any = print) -> Non
         url = f"http://{host}:{port}"
         write_state(settings.server_state_file, {"url": url, "bootstrap": bootstrap})
         stack.callback(remove_state, settings.server_state_file)
-        announce(f"Serving {settings.db} at {url} (broker {bootstrap}); Ctrl-C to stop.")
+        owned = pipeline.materializer.ownership
+        part = "" if owned.shard is None else (
+            f" as shard {owned.shard} (partitions {', '.join(map(str, owned.owned_partitions))} of "
+            f"{settings.topic('actions')})")
+        announce(f"Serving {settings.db}{part} at {url} (broker {bootstrap}); Ctrl-C to stop.")
         server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
         threading.Thread(target=_stop_when_failed, args=(pipeline, server), daemon=True).start()
         server.run(sockets=[sock])
         if pipeline.error is not None:
             raise pipeline.error
+
+
+def follow_other_shards(settings: Settings, bootstrap: str, enforcement: EnforcementState,
+                        materializer: Materializer, stack: ExitStack) -> None:
+    """A shard's status endpoint answers for every token and agent, as one server's would: the other shards'
+    notices come from the revocations topic, as the SDK guard reads them; its own, as it commits them."""
+    others = Guard(settings, bootstrap, state=enforcement,
+                   accept=lambda notice: not materializer.ownership.acts_on(str(notice["tenant"])))
+    others.start()
+    stack.callback(others.close)
 
 
 def leak_options(settings: Settings) -> LeakOptions:

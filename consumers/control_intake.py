@@ -10,7 +10,7 @@ reason like any other input, and never applied.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -27,13 +27,20 @@ from agenttrail.schemas.fingerprints import looks_like_secret
 
 
 def control_rows(records: Sequence[Any], codec: Codec, received_at: datetime, first_seq: int,
-                 future_skew: timedelta) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Rows for ``control_events`` (store_seq from ``first_seq`` on) and quarantine rows."""
+                 future_skew: timedelta, keep: Callable[[str | None, str | None], bool] | None = None,
+                 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Rows for ``control_events`` (store_seq from ``first_seq`` on) and quarantine rows.
+
+    ``keep(tenant, kind)`` says which records this store takes (a shard's, ``agenttrail.shards``); the
+    tenant of an unreadable record is its key, and its kind None. The others are passed over.
+    """
     rows: list[dict[str, Any]] = []
     quarantined: list[dict[str, Any]] = []
     for record in records:
         where = (received_at, record.topic, record.partition, record.offset)
         event, rejection = decode(codec, record.value)
+        if keep is not None and not keep(*_owner(event, record.key)):
+            continue
         payload = None
         if event is not None:
             payload, rejection = _check(event, received_at, future_skew)
@@ -71,6 +78,13 @@ def store_control(tx: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]],
     ]
     new = table.filter(pa.array([row["event_id"] in inserted for row in rows])) if resent else table
     return new, len(resent) - len(conflicts), conflicts
+
+
+def _owner(event: dict[str, Any] | None, key: bytes | None) -> tuple[str | None, str | None]:
+    """(tenant, kind) of a control record: from the event, or its key when it cannot be read."""
+    if event is not None:
+        return str(event["tenant"]), str(event["kind"])
+    return (key.decode("utf-8", "replace") if key is not None else None), None
 
 
 def _check(event: dict[str, Any], received_at: datetime,

@@ -10,7 +10,9 @@ N into an Arrow table. Store order (``store_seq``) is assigned here at commit, b
 commit in poll order, and a batch's offsets commit only with its own rows, so
 batches in flight are simply read again after a crash. Any failure drops them
 and rewinds the consumer to the committed offsets before it is raised.
-Partitions are assigned manually (no consumer group). The broker's identity
+Partitions are assigned manually (no consumer group): every partition, or with
+``AGENTTRAIL_SHARD`` one shard's share of the actions topic and every control
+partition, keeping only its tenants' governance changes (``agenttrail.shards``). The broker's identity
 (topic ids) is stored with the offsets: a broker that forgot its log, like the
 embedded one after a restart, has new topic ids, and the stored offsets are
 reset with a warning instead of waiting for offsets that will never come.
@@ -31,6 +33,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from agenttrail._exceptions import AgentTrailError, BrokerError
 from agenttrail.config import Settings
 from agenttrail.consumers.alert_delivery import (
     kafka_records,
@@ -60,6 +63,7 @@ from agenttrail.kafka import (
     topic_ids,
 )
 from agenttrail.schemas.codec import Codec, control_codec, default_codec
+from agenttrail.shards import Ownership, check_store_shard, partition_filter, shard_of
 
 log = logging.getLogger("agenttrail.materializer")
 
@@ -121,6 +125,7 @@ class Materializer:
         self._skew = timedelta(seconds=settings.future_skew_s)
         self._consumer: KafkaConsumer | None = None
         self._topic_ids: dict[str, str] = {}
+        self.ownership = Ownership(shard_of(settings), 0)  # its partition count is learnt at start()
         self._next_seq = self._int(sql("last_store_seq")) + 1
         self._next_quarantine = self._int(sql("last_quarantine_id")) + 1
         self._next_outbox = self._int(sql("last_outbox_id")) + 1
@@ -141,7 +146,11 @@ class Materializer:
     # -- start -----------------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Assign every partition and seek to the stored offsets (or the start of a new log)."""
+        """Assign this materializer's partitions and seek to the stored offsets (or the start of a new log).
+
+        Its partitions are every partition, or its shard's share (``agenttrail.shards``); ShardError when
+        the store was filled as another shard.
+        """
         self._topic_ids = topic_ids(self.settings, self.bootstrap, self.topics)
         consumer = make_consumer(self.settings, self.bootstrap)
         stored = {
@@ -150,8 +159,17 @@ class Materializer:
                 'SELECT topic, "partition", next_offset, topic_id FROM consumer_offsets'
             ).fetchall()
         }
+        reads = partition_filter(self.settings)
         with map_kafka_errors(self.bootstrap):
-            assigned = [tp for topic in self.topics for tp in partitions_for(consumer, topic)]
+            everything = [tp for topic in self.topics for tp in partitions_for(consumer, topic)]
+            assigned = [tp for tp in everything if reads(tp.topic, tp.partition)]
+            actions = self.settings.topic("actions")
+            try:
+                self.ownership = self._ownership(sum(tp.topic == actions for tp in everything))
+                check_store_shard(self.con, self.settings.db, self.ownership, filled=bool(stored))
+            except AgentTrailError:
+                consumer.close()
+                raise
             consumer.assign(assigned)
             for tp in assigned:
                 offset, topic_id = stored.get((tp.topic, tp.partition), (0, self._topic_ids[tp.topic]))
@@ -164,6 +182,14 @@ class Materializer:
                     offset = 0
                 consumer.seek(tp, offset)
         self._consumer = consumer
+
+    def _ownership(self, partitions: int) -> Ownership:
+        """Which tenants this materializer owns, once the actions topic's partition count is known."""
+        shard = shard_of(self.settings)
+        if shard is not None and not partitions:
+            raise BrokerError(f"Topic {self.settings.topic('actions')} has no partitions on Kafka at {self.bootstrap}, "
+                              f"so shard {shard} owns nothing; `agenttrail serve` creates the topics.")
+        return Ownership(shard, partitions)
 
     def close(self) -> None:
         """Stop consuming; batches in flight are dropped, the next start() re-reads them.
@@ -263,7 +289,8 @@ class Materializer:
         table = table.set_column(0, "store_seq", pc.add(table.column("store_seq"), self._next_seq))
         quarantined, duplicates = list(decoded.quarantine), decoded.duplicates
         control, control_rejected = control_rows(batch.control, control_codec(), batch.received_at,
-                                                 self._next_seq + decoded.events.num_rows, self._skew)
+                                                 self._next_seq + decoded.events.num_rows, self._skew,
+                                                 keep=self.ownership.keeps_control)
         quarantined.extend(control_rejected)
         tx = self.con
         self._use_threads(small=table.num_rows + len(control) <= DECODE_HERE_MAX)

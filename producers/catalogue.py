@@ -16,6 +16,9 @@ TENANTS = (
     ("initech", "ap-southeast-2", "USD", ("frank", "grace", "heidi")),
     ("umbrella", "us-east-1", "USD", ("ivan", "judy")),
     ("hooli", "eu-west-1", "EUR", ("mallory", "niaj")),
+    ("stark", "us-east-1", "USD", ("tony", "pepper")),
+    ("wonka", "eu-west-1", "EUR", ("charlie", "violet")),
+    ("oscorp", "us-east-1", "USD", ("norman", "harry")),
 )
 REGIONS = ("eu-west-1", "us-east-1", "ap-southeast-2")
 # model: USD per input token, USD per output token, provider region (None: hosted by the agent)

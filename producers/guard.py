@@ -28,7 +28,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from agenttrail._exceptions import AgentSuspendedError, BrokerError, DecodeError, TokenRevokedError
@@ -48,13 +48,18 @@ _DEPTH_MAX = 64  # ancestors walked: only a forged cycle of parents is deeper
 class Guard:
     """Follows the revocations topic; ``check_token`` and ``check_agent`` raise a RevokedError."""
 
-    def __init__(self, settings: Settings, bootstrap: str) -> None:
+    def __init__(self, settings: Settings, bootstrap: str, *, state: EnforcementState | None = None,
+                 accept: Callable[[dict[str, Any]], bool] | None = None) -> None:
+        """``state`` and ``accept``: a shard's server follows the other shards' notices into its own
+        in-force state (``accept`` keeps theirs and passes over its own, which it applies as it commits
+        them); tombstones, which name no tenant, are then passed over too."""
         self.settings = settings
         self.bootstrap = bootstrap
         self.topic = settings.topic("revocations")
         self.seen = 0  # records read from the topic, undecodable ones included
         self.skipped = 0  # records that could not be decoded
-        self._state = EnforcementState()
+        self._state = state if state is not None else EnforcementState()
+        self._accept = accept
         self._parents: OrderedDict[str, str] = OrderedDict()  # token -> the token it was minted from, this process
         self._lineage_lock = threading.Lock()
         self._positions: dict[TopicPartition, int] = {}  # next offset per partition, kept across reconnects
@@ -194,7 +199,8 @@ class Guard:
 
     def _apply(self, tp: TopicPartition, offset: int, key: bytes | None, value: bytes | None) -> None:
         if value is None:  # a tombstone: the key has no state any more
-            self._state.forget((key or b"").decode("utf-8", "replace"))
+            if self._accept is None:
+                self._state.forget((key or b"").decode("utf-8", "replace"))
             return
         try:
             notice = revocation_codec().decode(value)
@@ -203,7 +209,8 @@ class Guard:
             log.warning("revocation guard skipped the undecodable record %s[%d]@%d: %s",
                         tp.topic, tp.partition, offset, exc)
             return
-        self._state.apply([notice])
+        if self._accept is None or self._accept(notice):
+            self._state.apply([notice])
 
 
 def _since(notice: dict[str, Any]) -> str:

@@ -133,5 +133,9 @@ class Timeline:
         self.clock.advance_to(self._next_task)
 
     def end_task(self, emitted: int) -> None:
-        """The task emitted ``emitted`` events; the next one comes after a gap they explain."""
-        self._next_task = self.clock.last + timedelta(seconds=self._gaps.expovariate(self._pace / emitted))
+        """The task emitted ``emitted`` events; the next one comes after a gap they explain.
+
+        A task the guard refused before it began counts as one: its refusal is recorded as a denied event.
+        """
+        gap = self._gaps.expovariate(self._pace / max(emitted, 1))
+        self._next_task = self.clock.last + timedelta(seconds=gap)

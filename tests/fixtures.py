@@ -87,19 +87,23 @@ SettingsFactory = Callable[..., Settings]
 def settings_factory(tmp_path: Path, broker: BrokerHandle) -> SettingsFactory:
     """Settings for this test: own topics, database and spool; topics created."""
     def make(*, bootstrap: str | None = None, **overrides: Any) -> Settings:
-        target = bootstrap or broker.bootstrap
-        values: dict[str, Any] = {
-            "bootstrap": target,
-            "db": tmp_path / "agenttrail.duckdb",
-            "spool_dir": tmp_path / "spool",
-            "fingerprint_key": FINGERPRINT_KEY,
-            "topic_prefix": f"t{uuid.uuid4().hex[:12]}",
-            "delivery_timeout_ms": 2000,
-        } | overrides
-        settings = load_settings(**values)
-        ensure_topics(settings, target)
-        return settings
+        return isolated_settings(tmp_path, bootstrap or broker.bootstrap, **overrides)
     return make
+
+
+def isolated_settings(workdir: Path, bootstrap: str, **overrides: Any) -> Settings:
+    """Settings with their own topics (created), database and spool in ``workdir``; for fixtures of any scope."""
+    values: dict[str, Any] = {
+        "bootstrap": bootstrap,
+        "db": workdir / "agenttrail.duckdb",
+        "spool_dir": workdir / "spool",
+        "fingerprint_key": FINGERPRINT_KEY,
+        "topic_prefix": f"t{uuid.uuid4().hex[:12]}",
+        "delivery_timeout_ms": 2000,
+    } | overrides
+    settings = load_settings(**values)
+    ensure_topics(settings, bootstrap)
+    return settings
 
 
 @pytest.fixture
@@ -211,7 +215,10 @@ ServeFactory = Callable[..., Served]
 
 
 def serve_in(workdir: Path) -> Iterator[ServeFactory]:
-    """Start `agenttrail serve` (its own embedded broker unless the env names one) in ``workdir``; SIGTERM stops it."""
+    """Start `agenttrail serve` (its own embedded broker unless the env names one) in ``workdir``; SIGTERM stops it.
+
+    ``AGENTTRAIL_DB`` in the extra environment serves another store than ``workdir/agenttrail.duckdb``.
+    """
     started: list[Served] = []
 
     def start(*args: str, **extra_env: str) -> Served:
@@ -222,7 +229,8 @@ def serve_in(workdir: Path) -> Iterator[ServeFactory]:
         process = subprocess.Popen([sys.executable, "-m", "agenttrail.cli", "serve", "--port", "0", *args],
                                    cwd=workdir,
                                    env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        state_file = workdir / "agenttrail.server.json"
+        db = Path(env.get("AGENTTRAIL_DB", "agenttrail.duckdb"))  # relative to workdir, or absolute
+        state_file = (workdir / db).with_name(db.stem + ".server.json")
         deadline = time.monotonic() + 60
         while (state := read_live_state(state_file)) is None:
             assert process.poll() is None, process.stderr.read() if process.stderr else ""

@@ -17,8 +17,11 @@ from agenttrail.consumers.materializer import Materializer
 from agenttrail.consumers.store import open_store
 from agenttrail.kafka import ensure_topics
 from agenttrail.producers.catalogue import ADDRESS_RANGES, DOMAIN_PRICE, MODELS, PLANS, TOKEN_PREFIX
+from agenttrail.producers.control import publish_control
 from agenttrail.producers.fleet import Fleet, FleetReport
 from agenttrail.producers.trail import Trail, connect
+from agenttrail.schemas.control import AgentSuspended
+from tests.fixtures import materialize, wait_for
 
 EVENTS = 2000
 ACTION_TYPES = {
@@ -260,3 +263,22 @@ def test_pacing_changes_when_actions_happen_never_which(broker: EmbeddedBroker, 
     assert (paced.actions, paced.events, paced.tasks) == (report.actions, report.events, report.tasks)
     assert paced.anomalies == [] and paced.emitted_wall == {}, "neither is asked for"
     assert throttled.seconds >= throttled.events / 1000.0, "it sleeps rather than outrun the wall rate"
+
+
+def test_a_paced_fleet_carries_on_when_the_guard_refuses_a_suspended_agents_tasks(broker: EmbeddedBroker,
+                                                                                  tmp_path: Path) -> None:
+    settings = _settings(tmp_path, broker.bootstrap, topic_prefix="suspended")
+    ensure_topics(settings, broker.bootstrap)
+    trail = _driver(settings)
+    try:
+        fleet = Fleet(trail, seed=7, agents=2, tenants=1, pace=20.0)
+        suspended = fleet.agents[0]
+        publish_control(settings, broker.bootstrap, suspended.tenant, AgentSuspended(agent_id=suspended.id),
+                        actor="human:ops", via="test")
+        with open_store(settings.db) as con:
+            assert materialize(settings, con, until=1, table="control_events") == 1  # its notice is published
+        wait_for(lambda: trail.guard is not None and trail.guard.suspended(suspended.id), "the guard to hear it")
+        report = fleet.run(300)
+    finally:
+        trail.close()
+    assert report.refused > 0 and report.events >= 300, "a task refused before it began still took its turn"

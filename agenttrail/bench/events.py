@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -27,20 +27,23 @@ _WEIGHTS = (35, 33, 12, 10, 5, 3, 2)
 _NANO = Decimal("0.000000001")
 
 
-def agent_ids(count: int) -> list[tuple[str, str, str]]:
-    """(agent id, tenant, home region) for ``count`` agents spread over five tenants."""
+Tenants = Sequence[tuple[str, str]]  # (tenant, home region)
+
+
+def agent_ids(count: int, tenants: Tenants = _TENANTS) -> list[tuple[str, str, str]]:
+    """(agent id, tenant, home region) for ``count`` agents spread over ``tenants`` (five by default)."""
     agents = []
     for i in range(count):
-        tenant, home = _TENANTS[i % len(_TENANTS)]
-        role = _ROLES[(i // len(_TENANTS)) % len(_ROLES)]
-        generation = i // (len(_TENANTS) * len(_ROLES)) + 1
+        tenant, home = tenants[i % len(tenants)]
+        role = _ROLES[(i // len(tenants)) % len(_ROLES)]
+        generation = i // (len(tenants) * len(_ROLES)) + 1
         agents.append((f"{role}-{tenant}-{generation}", tenant, home))
     return agents
 
 
-def _identities(count: int) -> list[dict[str, Any]]:
+def _identities(count: int, tenants: Tenants) -> list[dict[str, Any]]:
     identities = []
-    for i, (agent_id, tenant, home) in enumerate(agent_ids(count)):
+    for i, (agent_id, tenant, home) in enumerate(agent_ids(count, tenants)):
         identities.append({
             "tenant": tenant, "home": home,
             "agent": {"id": agent_id, "version": f"1.{i % 7}.{i % 3}", "model": _MODELS[i % len(_MODELS)],
@@ -53,11 +56,12 @@ def _identities(count: int) -> list[dict[str, Any]]:
     return identities
 
 
-def sample_events(count: int, *, seed: int = 7, agents: int = QUERY_AGENTS) -> Iterator[dict[str, Any]]:
+def sample_events(count: int, *, seed: int = 7, agents: int = QUERY_AGENTS,
+                  tenants: Tenants = _TENANTS) -> Iterator[dict[str, Any]]:
     """Schema-valid events like a fleet records (llm and tool calls with costs, token uses,
     failures), spread over the last day; integrity is left for the caller to chain."""
     rng = random.Random(seed)
-    identities = _identities(agents)
+    identities = _identities(agents, tenants)
     start = datetime.now(UTC) - timedelta(days=1)
     step = timedelta(seconds=86_000 / max(count, 1))
     for k in range(count):
@@ -106,11 +110,12 @@ def sample_events(count: int, *, seed: int = 7, agents: int = QUERY_AGENTS) -> I
         }
 
 
-def encoded_events(count: int, codec: Codec, on_progress: Callable[[int], None]) -> list[tuple[bytes, bytes]]:
+def encoded_events(count: int, codec: Codec, on_progress: Callable[[int], None], *, agents: int = QUERY_AGENTS,
+                   tenants: Tenants = _TENANTS) -> list[tuple[bytes, bytes]]:
     """(key, value) records as the SDK would send them: hash-chained per stream, keyed by tenant."""
     chains: dict[str, tuple[int, str | None]] = {}
     records: list[tuple[bytes, bytes]] = []
-    for event in sample_events(count):
+    for event in sample_events(count, agents=agents, tenants=tenants):
         integrity = event["integrity"]
         seq, prev = chains.get(integrity["stream_id"], (0, None))
         integrity["seq"], integrity["prev_hash"] = seq, prev

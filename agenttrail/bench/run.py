@@ -40,6 +40,8 @@ from agenttrail.bench.otlp import measure_otlp
 from agenttrail.bench.query import measure_query
 from agenttrail.bench.report import QUERY_RUNS, BenchError, BenchReport, CeilingResult
 from agenttrail.bench.revocation import measure_revocation
+from agenttrail.bench.scale_out import PARTITIONS as SCALE_OUT_PARTITIONS
+from agenttrail.bench.scale_out import SHARD_COUNTS, measure_scale_out
 from agenttrail.bench.sdk import measure_sdk
 from agenttrail.bench.table import measures
 from agenttrail.broker import EmbeddedBroker
@@ -82,9 +84,9 @@ def machine_info() -> dict[str, Any]:
     }
 
 
-def _settings(bootstrap: str, work: Path, run_id: str, stage: str, key: str) -> Settings:
+def _settings(bootstrap: str, work: Path, run_id: str, stage: str, key: str, **overrides: Any) -> Settings:
     settings = load_settings(bootstrap=bootstrap, db=work / "bench.duckdb", spool_dir=work / "spool",
-                             fingerprint_key=key, topic_prefix=f"bench-{run_id}-{stage}")
+                             fingerprint_key=key, topic_prefix=f"bench-{run_id}-{stage}", **overrides)
     ensure_topics(settings, bootstrap)
     return settings
 
@@ -99,17 +101,18 @@ DETECTION_WALL_RATE = 2000.0  # events per wall second the labelled fleet is thr
 
 def run_bench(*, events: int, query_events: int, console: Console, progress: bool = True,
               detection_events: int = 0, revocation_trials: int = 0, otlp_spans: int = 0,
-              leak_trials: int = 0) -> BenchReport:
+              leak_trials: int = 0, scale_out_events: int = 0) -> BenchReport:
     """Run every stage once on a private embedded broker and return the measurements.
 
     ``detection_events`` per seed for stage (i), the anomaly detectors on labelled fleets,
     ``revocation_trials`` leaked tokens for stage (j), revocation latency, ``otlp_spans`` for stage (l),
-    OTLP ingest through serve, and ``leak_trials`` leaked trees of each size for stage (m), a leak report
-    to its tree revoked; 0 skips any of them.
+    OTLP ingest through serve, ``leak_trials`` leaked trees of each size for stage (m), a leak report
+    to its tree revoked, and ``scale_out_events`` for stage (n), 1, 2 and 3 shards; 0 skips any of them.
     """
-    if events < 1 or query_events < 1 or min(detection_events, revocation_trials, otlp_spans, leak_trials) < 0:
+    if events < 1 or query_events < 1 or min(detection_events, revocation_trials, otlp_spans, leak_trials,
+                                             scale_out_events) < 0:
         raise BenchError("events and query_events must be at least 1, detection_events, revocation_trials, "
-                         "otlp_spans and leak_trials at least 0.")
+                         "otlp_spans, leak_trials and scale_out_events at least 0.")
     machine = machine_info()
     run_id, key = secrets.token_hex(4), secrets.token_urlsafe(32)
     codec = default_codec()
@@ -134,6 +137,7 @@ def run_bench(*, events: int, query_events: int, console: Console, progress: boo
             "revocation": bar.add_task("(j) revocation latency", total=revocation_trials),
             "otlp": bar.add_task("(l) OTLP spans through serve", total=otlp_spans),
             "leaks": bar.add_task("(m) leak -> tree revoked", total=len(TREE_SIZES) * leak_trials + 1),
+            "scale_out": bar.add_task("(n) 1, 2, 3 shards", total=len(SHARD_COUNTS) * scale_out_events),
         }
         load = _settings(bootstrap, work, run_id, "load", key)
         with _quiet_gc():
@@ -182,19 +186,23 @@ def run_bench(*, events: int, query_events: int, console: Console, progress: boo
         cascade = _on_own_broker(lambda bootstrap: measure_leak_cascade(
             _settings(bootstrap, work, run_id, "leaks", key), bootstrap, work / "leaks", trials=leak_trials,
             on_progress=_advance(bar, tasks["leaks"]))) if leak_trials else None
+        scale_out = _on_own_broker(lambda bootstrap: measure_scale_out(
+            _settings(bootstrap, work, run_id, "scale", key, partitions=SCALE_OUT_PARTITIONS), bootstrap,
+            work / "scale-out", events=scale_out_events,
+            on_progress=_advance(bar, tasks["scale_out"]))) if scale_out_events else None
 
     report = BenchReport(events=events, query_events=query_events, machine=machine, ceiling=ceiling, sdk=sdk,
                          materializer=materializer, naive=naive, query=query, projected=projected,
                          verify=asdict(verified), chain_query=chain_query, detection=detection,
                          revocation=revocation, console=console_pages, otlp=otlp, leak_cascade=cascade,
-                         blast_radius=blast,
+                         blast_radius=blast, scale_out=scale_out,
                          seconds=time.perf_counter() - started)
     report.measures = measures(report)
     return report
 
 
 def _on_own_broker(measure: Callable[[str], dict[str, Any]]) -> dict[str, Any]:
-    """Stages (j), (l) and (m) in the shape of a deployment: a broker carrying only the stage's own traffic (the
+    """Stages (j), (l), (m) and (n) in the shape of a deployment: a broker carrying only the stage's own traffic (the
     shared one holds every earlier stage's millions of records in memory), and this process's collector
     not walking the earlier stages' leftovers: they are frozen, since one full collection of them took
     57 ms here, a pause of the agent's threads that is the benchmark's cost, not an agent's."""

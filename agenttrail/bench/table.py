@@ -14,6 +14,7 @@ from agenttrail.bench.leaks_table import leak_rows
 from agenttrail.bench.otlp_table import otlp_rows
 from agenttrail.bench.report import TARGETS, BenchReport, Measure
 from agenttrail.bench.revocation_table import revocation_rows
+from agenttrail.bench.scale_out_table import scale_out_rows
 from agenttrail.consumers.pipeline import WORKER_PHASES
 
 
@@ -61,7 +62,7 @@ def measures(report: BenchReport) -> list[Measure]:
     ]
     return (rows + _projection_rows(report) + detection_rows(report.detection) + revocation_rows(report.revocation)
             + console_rows(report.console) + otlp_rows(report.otlp)
-            + leak_rows(report.leak_cascade, report.blast_radius))
+            + leak_rows(report.leak_cascade, report.blast_radius) + scale_out_rows(report.scale_out))
 
 
 def _projection_rows(report: BenchReport) -> list[Measure]:

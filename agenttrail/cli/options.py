@@ -82,6 +82,14 @@ def kafka_options(command: F) -> F:
     return command
 
 
+def shard_option(command: F) -> F:
+    """--shard K/N: materialize only one shard's partitions of the actions topic into this --db."""
+    return click.option(
+        "--shard", envvar="AGENTTRAIL_SHARD", metavar="K/N",
+        help="Be shard K of N: store only the partitions p of the actions topic with p % N == K-1, in this --db "
+             "(each shard its own). Needs a shared --bootstrap.")(command)
+
+
 def listing_filters(command: F) -> F:
     """--tenant, --since and --limit for commands that list a log newest first; see ``filter_params``."""
     for decorator in reversed([

@@ -10,7 +10,7 @@ from rich.markup import escape
 
 from agenttrail._exceptions import AgentTrailError
 from agenttrail.broker import EmbeddedBroker
-from agenttrail.cli.options import console, err_console, kafka_options, settings_from
+from agenttrail.cli.options import console, err_console, kafka_options, settings_from, shard_option
 from agenttrail.runtime import remove_state, write_state
 
 
@@ -35,6 +35,7 @@ def demo(ctx: click.Context, events: int, seed: int) -> None:
 
 @click.command()
 @kafka_options
+@shard_option
 @click.option("--host", default=None, help="Address to bind (default 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port (default 8470; 0 picks a free one).")
 @click.option("--auth", is_flag=True, help="Require the API token for reads too.")
@@ -49,6 +50,7 @@ def serve(ctx: click.Context, auth: bool, **options: Any) -> None:
     Examples:
       agenttrail serve
       agenttrail serve --bootstrap kafka-1:9092 --port 8470 --auth
+      agenttrail --db shard-2.duckdb serve --bootstrap kafka-1:9092 --shard 2/3 --port 8472
     """
     from agenttrail.service import serve as run_serve
 
@@ -58,6 +60,7 @@ def serve(ctx: click.Context, auth: bool, **options: Any) -> None:
 
 @click.command()
 @kafka_options
+@shard_option
 @click.pass_context
 def consume(ctx: click.Context, **options: Any) -> None:
     """Run only the materializer against any Kafka (no HTTP API).
@@ -66,6 +69,7 @@ def consume(ctx: click.Context, **options: Any) -> None:
     Examples:
       agenttrail consume --bootstrap kafka-1:9092
       AGENTTRAIL_BOOTSTRAP=kafka-1:9093 AGENTTRAIL_SECURITY_PROTOCOL=SASL_SSL agenttrail consume
+      agenttrail --db shard-1.duckdb consume --bootstrap kafka-1:9092 --shard 1/3
     """
     from agenttrail.broker import resolve_bootstrap
     from agenttrail.service import consume as run_consume
@@ -163,9 +167,12 @@ def broker(ctx: click.Context, port: int) -> None:
 @click.option("--leak-trials", default=10, show_default=True, type=click.IntRange(0),
               help="Leaked token trees of each size (1, 10, 1,000 descendants) reported to `agenttrail serve`; "
                    "0 skips.")
+@click.option("--scale-out-events", default=100_000, show_default=True, type=click.IntRange(0),
+              help="Events on a six-partition topic stored by 1, 2 and 3 `agenttrail serve --shard` processes; "
+                   "0 skips.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON instead of a table.")
 def bench(events: int, query_events: int, detection_events: int, revocation_trials: int, otlp_spans: int,
-          leak_trials: int, as_json: bool) -> None:
+          leak_trials: int, scale_out_events: int, as_json: bool) -> None:
     """Measure every stage on a private embedded broker and print the table.
 
     \b
@@ -176,12 +183,14 @@ def bench(events: int, query_events: int, detection_events: int, revocation_tria
       agenttrail bench --events 1000 --query-events 1000 --detection-events 0 --revocation-trials 200
       agenttrail bench --events 1000 --query-events 1000 --detection-events 0 --revocation-trials 0 --otlp-spans 200000
       agenttrail bench --events 1000 --detection-events 0 --revocation-trials 0 --leak-trials 10   # stage (m)
+      agenttrail bench --events 1000 --query-events 1000 --detection-events 0 --revocation-trials 0 \
+          --otlp-spans 0 --leak-trials 0 --scale-out-events 200000   # stage (n): 1, 2 and 3 shards
     """
     from agenttrail.bench import render_report, report_json, run_bench
 
     report = run_bench(events=events, query_events=query_events, detection_events=detection_events,
                        revocation_trials=revocation_trials, otlp_spans=otlp_spans, leak_trials=leak_trials,
-                       console=err_console if as_json else console)
+                       scale_out_events=scale_out_events, console=err_console if as_json else console)
     if as_json:
         click.echo(report_json(report))
     else:
