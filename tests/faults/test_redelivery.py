@@ -12,6 +12,7 @@ from __future__ import annotations
 import shutil
 import time
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -140,7 +141,7 @@ def _materialize_copies(settings: Settings, con: duckdb.DuckDBPyConnection, hand
     return int(dropped)
 
 
-def _observable(con: duckdb.DuckDBPyConnection) -> dict[str, object]:
+def _observable(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     """What a copy must not change: stored rows, exact spend, alerts raised, records queued for publishing."""
     [(events, control, spend, alerts, outbox, quarantined, chains)] = con.execute(
         "SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM control_events), "
