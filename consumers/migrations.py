@@ -86,7 +86,7 @@ def migrate(settings: Settings, *, on_progress: Callable[[int], None] | None = N
         return None
     from_version = steps[0].to - 1
     backup = backup_store(settings.db, from_version)
-    con = open_store(settings.db, outdated_ok=True)
+    con = open_store(settings.db, outdated_ok=True, memory_limit=settings.duckdb_memory_limit)
     try:
         for step in steps:
             con.begin()
