@@ -18,14 +18,9 @@ the token is used once more and must be refused.
 
 from __future__ import annotations
 
-import os
 import secrets
-import signal
-import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,10 +28,10 @@ import httpx
 
 from agenttrail._exceptions import TokenRevokedError
 from agenttrail.bench.report import BenchError, percentile
-from agenttrail.config import ENV_PREFIX, Settings
+from agenttrail.bench.served import START_TIMEOUT_S, served
+from agenttrail.config import Settings
 from agenttrail.leak import load_leaked_token_rules
 from agenttrail.producers.trail import Trail, connect
-from agenttrail.runtime import read_live_state
 
 ISSUER = "https://idp.bench.example"
 HOME, ABROAD = "eu-west-1", "ap-south-1"
@@ -44,7 +39,6 @@ RULE_SET = "bench-leaked-token"
 STATUS_EVERY_S = 0.01  # as a polling client would; each request costs the server CPU the materializer also needs
 WATCH_SLEEP_S = 0.001
 TRIAL_TIMEOUT_S = 10.0  # a trial slower than this counts as missed, not as a 10 s measurement
-START_TIMEOUT_S = 60.0
 
 
 def measure_revocation(settings: Settings, bootstrap: str, work: Path, *, trials: int,
@@ -52,7 +46,8 @@ def measure_revocation(settings: Settings, bootstrap: str, work: Path, *, trials
     """Latency percentiles over ``trials`` leaked tokens; raises BenchError if the server never comes up."""
     work.mkdir(parents=True, exist_ok=True)
     admin = secrets.token_urlsafe(24)
-    with _served(settings, bootstrap, work, admin) as url, httpx.Client(base_url=url, timeout=5.0) as client:
+    with served(settings, bootstrap, work, stage="revocation", admin=admin) as server, \
+            httpx.Client(base_url=server.url, timeout=5.0) as client:
         trail = connect(tenant="bench", agent_id="bench-holder", agent_version="1.0.0", region=HOME,
                         principal="service:bench", settings=settings)
         try:
@@ -146,31 +141,3 @@ def _known(client: httpx.Client, fingerprint: str) -> bool:
 def _policy_in_force(client: httpx.Client) -> bool:
     sets = client.get("/v1/queries/policy_sets", params={"tenant": "*"}).json()
     return any(row["name"] == RULE_SET and row["status"] == "in_force" for row in sets)
-
-
-@contextmanager
-def _served(settings: Settings, bootstrap: str, work: Path, admin: str) -> Iterator[str]:
-    """`agenttrail serve` on the bench's broker, as its own process; its URL, stopped with SIGTERM."""
-    assert settings.fingerprint_key is not None
-    env = {k: v for k, v in os.environ.items() if not k.startswith(ENV_PREFIX)} | {
-        f"{ENV_PREFIX}BOOTSTRAP": bootstrap, f"{ENV_PREFIX}TOPIC_PREFIX": settings.topic_prefix,
-        f"{ENV_PREFIX}FINGERPRINT_KEY": settings.fingerprint_key.get_secret_value(),
-        f"{ENV_PREFIX}DB": str(work / "revocation.duckdb"), f"{ENV_PREFIX}API_TOKEN": admin,
-    }
-    with (work / "serve.log").open("w") as log:
-        process = subprocess.Popen([sys.executable, "-m", "agenttrail.cli", "serve", "--port", "0"], cwd=work,
-                                   env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while (state := read_live_state(work / "revocation.server.json")) is None:
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise BenchError("`agenttrail serve` did not start for the revocation stage: "
-                                 + (work / "serve.log").read_text("utf-8")[-500:])
-            time.sleep(0.1)
-        yield str(state["url"])
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()

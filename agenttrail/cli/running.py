@@ -158,9 +158,18 @@ def broker(ctx: click.Context, port: int) -> None:
               help="Events per seed of the labelled fleets the anomaly detectors are scored on (4 seeds); 0 skips.")
 @click.option("--revocation-trials", default=200, show_default=True, type=click.IntRange(0),
               help="Leaked tokens whose revocation latency is measured through `agenttrail serve`; 0 skips.")
+@click.option("--soak", is_flag=True, help="Instead of the stages: push --soak-events through the broker and "
+              "`agenttrail serve` with every projection, recording throughput and memory over time.")
+@click.option("--soak-events", default=10_000_000, show_default=True, type=click.IntRange(1),
+              help="Events the soak pushes through.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON instead of a table.")
-def bench(events: int, query_events: int, detection_events: int, revocation_trials: int, as_json: bool) -> None:
+def bench(events: int, query_events: int, detection_events: int, revocation_trials: int, soak: bool,
+          soak_events: int, as_json: bool) -> None:
     """Measure every stage on a private embedded broker and print the table.
+
+    With --soak, run the load and soak test instead: the server's memory must stay
+    within DuckDB's limit (AGENTTRAIL_DUCKDB_MEMORY_LIMIT, 1GB when unset) whatever the
+    event count.
 
     \b
     Examples:
@@ -168,9 +177,18 @@ def bench(events: int, query_events: int, detection_events: int, revocation_tria
       agenttrail bench --events 100000 --query-events 200000 --json > bench.json
       agenttrail bench --events 20000 --detection-events 0   # quick, without the detection stage
       agenttrail bench --events 1000 --query-events 1000 --detection-events 0 --revocation-trials 200
+      agenttrail bench --soak --soak-events 1000000
+      AGENTTRAIL_DUCKDB_MEMORY_LIMIT=512MB agenttrail bench --soak --json > soak.json
     """
-    from agenttrail.bench import render_report, report_json, run_bench
+    from agenttrail.bench import render_report, render_soak, report_json, run_bench, run_soak_bench, soak_report_json
 
+    if soak:
+        machine, soaked = run_soak_bench(events=soak_events, console=err_console if as_json else console)
+        if as_json:
+            click.echo(soak_report_json(machine, soaked))
+        else:
+            render_soak(machine, soaked, console)
+        return
     report = run_bench(events=events, query_events=query_events, detection_events=detection_events,
                        revocation_trials=revocation_trials, console=err_console if as_json else console)
     if as_json:
