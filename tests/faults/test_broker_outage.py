@@ -81,7 +81,7 @@ def test_broker_unreachable_three_times_every_event_stored_exactly_once(
 
 
 def test_fail_closed_action_refuses_to_run_while_the_broker_is_unreachable(
-    pausable_broker: EmbeddedBroker, settings_factory: SettingsFactory
+    pausable_broker: EmbeddedBroker, settings_factory: SettingsFactory, figure: Figure
 ) -> None:
     from agenttrail import AuditUnavailableError
 
@@ -89,13 +89,17 @@ def test_fail_closed_action_refuses_to_run_while_the_broker_is_unreachable(
     trail = connect(tenant="acme", agent_id="buyer", agent_version="1", region="eu-west-1",
                     principal="human:alice", settings=settings)
     pausable_broker.pause()
-    ran = False
+    ran, asked = False, time.monotonic()
     try:
         with pytest.raises(AuditUnavailableError, match="not run"), trail.action("domain.register", "example.com"):
             ran = True
     finally:
+        refused_after = time.monotonic() - asked
         pausable_broker.resume()
+    figure(f"a fail_closed action with the broker paused: {'ran' if ran else 'not run'}, refused after "
+           f"{refused_after:.1f} s (delivery timeout 0.8 s)")
     assert not ran, "no audit, no action"
+    assert refused_after < 5, "refused within the delivery timeout, not kafka-python's 30 s bootstrap wait"
     assert trail.flush(20)
     trail.close(timeout=10)
     con = open_store(settings.db)
