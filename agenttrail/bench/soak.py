@@ -18,6 +18,7 @@ its RSS is reported, not judged.
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
 import threading
@@ -58,6 +59,7 @@ class SoakSample:
     worker_mb: float  # its decode worker process
     broker_mb: float
     duckdb_mb: float  # DuckDB's own account of the memory it holds
+    load: float  # the machine's 1-minute load average: other processes slow the server down
 
 
 @dataclass
@@ -101,7 +103,7 @@ class SoakReport:
 
     def slices(self) -> list[dict[str, float]]:
         """Per tenth of the events stored: its throughput, and the memory at its end."""
-        rows, start = [], SoakSample(0.0, 0, 0, self.start_mb, 0.0, 0.0, 0.0)
+        rows, start = [], SoakSample(0.0, 0, 0, self.start_mb, 0.0, 0.0, 0.0, 0.0)
         for n in range(1, SLICES + 1):
             end = next((s for s in self.samples if s.stored >= self.events * n / SLICES), None)
             if end is None or end.seconds <= start.seconds:
@@ -109,7 +111,7 @@ class SoakReport:
             rows.append({"up_to": end.stored, "at_s": end.seconds,
                          "events_per_s": (end.stored - start.stored) / (end.seconds - start.seconds),
                          "serve_mb": end.serve_mb, "duckdb_mb": end.duckdb_mb, "rest_mb": end.serve_mb - end.duckdb_mb,
-                         "worker_mb": end.worker_mb, "broker_mb": end.broker_mb})
+                         "worker_mb": end.worker_mb, "broker_mb": end.broker_mb, "load": end.load})
             start = end
         return rows
 
@@ -187,7 +189,7 @@ def _sample(seconds: float, produced: int, processes: dict[str, psutil.Process],
     [answer] = client.get("/v1/sql", params={"q": _SAMPLE_SQL}).json()
     return SoakSample(seconds, produced, int(answer["events"]), _rss_mb(serve),
                       sum(_rss_mb(worker) for worker in serve.children()), _rss_mb(processes["broker"]),
-                      float(answer["duckdb_bytes"] or 0) / MB)
+                      float(answer["duckdb_bytes"] or 0) / MB, os.getloadavg()[0])
 
 
 def _rss_mb(process: psutil.Process) -> float:

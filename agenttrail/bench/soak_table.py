@@ -16,12 +16,12 @@ def render_soak(machine: dict[str, Any], report: SoakReport, console: Console) -
     table = Table(title=f"agenttrail bench --soak: {report.events:,} events, every projection on, "
                         f"DuckDB memory limit {report.memory_limit}")
     for name in ("events stored", "after", "events/s (this tenth)", "server RSS", "DuckDB's cache",
-                 "the rest", "decode worker RSS", "broker RSS"):
+                 "the rest", "decode worker RSS", "broker RSS", "load average"):
         table.add_column(name, justify="right")
     for row in report.slices():
         table.add_row(f"{row['up_to']:,}", f"{row['at_s']:,.0f} s", f"{row['events_per_s']:,.0f}",
                       *(f"{row[name]:,.0f} MB" for name in ("serve_mb", "duckdb_mb", "rest_mb", "worker_mb",
-                                                             "broker_mb")))
+                                                             "broker_mb")), f"{row['load']:.2f}")
     console.print(table)
     verdict = "[green]flat ✓[/green]" if report.flat else "[red]grew ✗[/red]"
     rest = report.rest()
