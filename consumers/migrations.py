@@ -12,6 +12,7 @@ and ``consume`` when they find an older store.
     1 -> 2  event_keys            idempotence moves from a primary key on events to event_keys; the
                                   projections of later releases (chains, budgets, anomalies, ...) are built
     2 -> 3  novelty_first_times   anomaly_seen keeps each new thing's first time and whether it raised a hit
+    3 -> 4  lineage_parent_links  token_lineage keeps where each token's parent was first named
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ class Step:
 STEPS = (
     Step(2, "event_keys", "upgrade_event_keys", rebuild=True),
     Step(3, "novelty_first_times", "upgrade_novelty_first_times"),
+    Step(4, "lineage_parent_links", "upgrade_lineage_parent_links"),
 )
 assert STEPS[-1].to == SCHEMA_VERSION, "every schema version needs a step to it"
 

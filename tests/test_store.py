@@ -79,7 +79,7 @@ def test_a_version_2_store_gains_the_novelty_first_times_and_keeps_its_rows(tmp_
         con.execute("UPDATE store_meta SET value = '2' WHERE key = 'schema_version'")
     result = agenttrail("--db", str(db), "migrate", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "from schema version 2 to 3 (novelty_first_times)" in " ".join(result.stdout.split())
+    assert "from schema version 2 to 4 (novelty_first_times, lineage_parent_links)" in " ".join(result.stdout.split())
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.execute("SELECT * FROM anomaly_seen").fetchall() == [
             ("new_behaviour", "acme/bot", "action llm.call", 7, None, None)], "an old row is never a repeat's first"

@@ -1,6 +1,7 @@
 -- One revocation or suspension at store_seq $seq. A token revoked with $tree takes every descendant known
--- by then along (tokens minted later are caught by enforcement_inherit.sql). Subjects already revoked or
--- suspended are left as they are, so a second revocation does not start a second notice.
+-- by then along: linked to its parent before $seq (links named later are caught by enforcement_inherit.sql).
+-- Subjects already revoked or suspended are left as they are, so a second revocation does not start a second
+-- notice.
 INSERT INTO enforcement BY NAME
 WITH RECURSIVE tree(fingerprint) AS (
     SELECT $subject
@@ -8,7 +9,7 @@ WITH RECURSIVE tree(fingerprint) AS (
     SELECT l.fingerprint
     FROM token_lineage AS l
     JOIN tree AS t ON l.parent_fingerprint = t.fingerprint
-    WHERE $tree AND $subject_kind = 'token' AND l.first_seq < $seq
+    WHERE $tree AND $subject_kind = 'token' AND l.parent_seq < $seq
 )
 SELECT $subject_kind AS subject_kind, t.fingerprint AS subject, coalesce(l.tenant, $tenant) AS tenant,
        $verb AS status, $seq AS valid_from_seq, $at AS valid_from,

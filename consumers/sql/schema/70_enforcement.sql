@@ -1,7 +1,8 @@
 -- Token lineage and enforcement (revocations, suspensions): consumers/projections/enforcement.py.
 
 -- Every token fingerprint seen on an event, with the token it was minted from (a token.issue event's
--- parent_token_fingerprint) and the agent that first held it. Parents never seen themselves get a row too.
+-- parent_token_fingerprint), where that link was learned, and the agent that first held it. Parents never
+-- seen themselves get a row too.
 CREATE TABLE IF NOT EXISTS token_lineage (
     fingerprint        VARCHAR PRIMARY KEY,
     tenant             VARCHAR NOT NULL,
@@ -12,7 +13,13 @@ CREATE TABLE IF NOT EXISTS token_lineage (
     first_seq          BIGINT NOT NULL,   -- where it entered the lineage (store order)
     first_event_id     VARCHAR NOT NULL,
     first_seen         TIMESTAMPTZ NOT NULL,  -- that event's occurred_at
-    first_received     TIMESTAMPTZ NOT NULL   -- and its received_at
+    first_received     TIMESTAMPTZ NOT NULL,  -- and its received_at
+    -- The first event that named its parent: often its first (a token.issue), later when the token was seen
+    -- before its own issue (as another's parent, or in use). A revocation reaches it through the parent only
+    -- from there on in store order, whatever the batches.
+    parent_seq         BIGINT,
+    parent_event_id    VARCHAR,
+    parent_received    TIMESTAMPTZ
 );
 
 -- History, not overwrite: one row per revocation or suspension, closed (valid_to_*) when reinstated.
