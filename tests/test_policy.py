@@ -18,7 +18,7 @@ import pytest
 from agenttrail import PolicyError
 from agenttrail.consumers.policy import backtest, check_conditions, parse_rules
 from agenttrail.consumers.store import open_store
-from agenttrail.schemas.control import AgentSuspended, PolicySetLoaded, PolicySetRemoved, TokenRevoked
+from agenttrail.schemas.control import PolicySetLoaded, PolicySetRemoved
 from tests.chain_events import T0, event, project, store_control, store_events
 from tests.test_enforcement import CHILD, GRANDCHILD, ROOT, issue, use
 
@@ -212,49 +212,3 @@ def test_the_shipped_example_rules_validate():
 
     text = resources.files("agenttrail").joinpath("policies", "example.yaml").read_text("utf-8")
     check_conditions(parse_rules(text))
-
-
-STOPPED = """\
-rules:
-  - id: suspend-on-denied-payment
-    version: 1
-    description: A denied payment stops the agent.
-    when: action_type = 'payment.create' AND outcome = 'denied'
-    action: suspend_agent
-    mode: enforce
-  - id: acting-while-suspended
-    version: 1
-    description: An agent kept trying to act after it was suspended.
-    when: agent_suspended
-    action: alert
-    mode: enforce
-  - id: revoked-token-used
-    version: 1
-    description: A revoked token was used.
-    when: token_revoked
-    action: alert
-    mode: enforce
-"""
-
-
-def test_a_stop_earlier_in_the_same_batch_is_seen_by_the_rules_whatever_the_batches(tmp_path: Path) -> None:
-    """A suspension or revocation stored before an event, by a person or by a rule, makes that event one of a
-    stopped agent or token, whether the two shared a batch or not (found by the rebuild property)."""
-    found = []
-    for batch_size in (1, 3, 5000):
-        con = open_store(tmp_path / f"stopped-{batch_size}.duckdb")
-        load(con, STOPPED)
-        store_control(con, "acme", AgentSuspended(agent_id="planner"))
-        store_control(con, "acme", TokenRevoked(fingerprint=ROOT))
-        store_events(con, [
-            event("p1", agent_id="planner"),  # suspended by a person before it
-            use("t1", ROOT, "scraper"),  # a token revoked by a person before it
-            event("b1", agent_id="billing", action_type="payment.create", outcome="denied"),  # a rule suspends
-            event("b2", agent_id="billing"),  # ... and then sees it acting
-        ])
-        project(con, batch_size=batch_size)
-        found.append([(d["rule_id"], d["event_id"]) for d in decisions(con)])
-        con.close()
-    assert found[0] == found[1] == found[2] == [
-        ("acting-while-suspended", "p1"), ("revoked-token-used", "t1"), ("suspend-on-denied-payment", "b1"),
-        ("acting-while-suspended", "b2")]

@@ -28,8 +28,7 @@ from agenttrail.consumers.projections.streams import StreamIntegrity
 
 def default_projections(settings: Settings) -> list[Projection]:
     """Every projection a materializer runs, in order; the sealer last, so it seals what the others saw."""
-    policy = Policy()  # records rule-set changes; enforcement has it judge the events between asks
     return [
         ChainsProjection(), StreamIntegrity(), TENANT_REGIONS, BUDGETS, BudgetAlerts(), Spend(),
-        Anomalies(settings.anomalies), ANOMALY_ACKS, policy, Enforcement(policy), CheckpointSealer(settings),
+        Anomalies(settings.anomalies), ANOMALY_ACKS, Policy(), Enforcement(), CheckpointSealer(settings),
     ]

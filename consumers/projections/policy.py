@@ -1,17 +1,12 @@
-"""Policy decisions: every rule set in force judges every event, and rule-set changes are history.
+"""Policy decisions: every rule set in force judges every batch, and rule-set changes are history.
 
 Each event is judged by the sets in force at its place in the store order: a
 ``policy.load`` or ``policy.remove`` applies to the events stored after it, in
 this batch or later, whatever the batch boundaries. A set is validated again here, because the
 control topic is the record: one that fails is stored as ``rejected`` with the
-line and reason, and the set before it stays in force. ``apply`` records the
-batch's set changes; the events are judged by ``decide``, which the ``enforcement``
-projection (next) calls for each run of events between two changes of who is
-stopped, so that a condition on ``token_revoked`` or ``agent_suspended`` sees a
-revocation or suspension from earlier in the same batch (a control event, a
-budget, or a rule's own decision) exactly as it would in a later one. Enforce-mode
-decisions to revoke or suspend are acted on there; ``alert`` decisions are
-announced through the alerts outbox.
+line and reason, and the set before it stays in force. Enforce-mode decisions
+to revoke or suspend are acted on by the ``enforcement`` projection, which runs
+next; ``alert`` decisions are announced through the alerts outbox.
 """
 
 from __future__ import annotations
@@ -28,7 +23,7 @@ from agenttrail.consumers.batch import Batch
 from agenttrail.consumers.policy.conditions import check_conditions
 from agenttrail.consumers.policy.engine import LoadedSet, evaluate
 from agenttrail.consumers.policy.rules import RuleSet, parse_rules
-from agenttrail.consumers.scripts import records, run_script, scalar
+from agenttrail.consumers.scripts import records, run_script
 
 _KINDS = ("policy.load", "policy.remove")
 
@@ -44,22 +39,12 @@ class Policy:
         if batch.control.num_rows:
             for change in batch.control.filter(_is_policy_change(batch)).to_pylist():
                 self._apply_change(tx, change)
-
-    def decide(self, tx: duckdb.DuckDBPyConnection, events: pa.Table) -> int | None:
-        """Judge ``events`` (a run of a batch's events, in store order) and record the decisions.
-
-        Returns the store_seq of the first new enforce-mode revocation or suspension, and records
-        no decision after it: once enforcement has acted on it, the events after it must be
-        judged again. None when every event was judged.
-        """
-        sets = self._in_force(tx, events["store_seq"][0].as_py())
-        if not sets:
-            return None
-        run_script(tx, "policy_hits_clear")
-        evaluate(tx, sets, events)
-        stop: int | None = scalar(tx, "policy_first_enforcing")
-        run_script(tx, "policy_decisions_write", {"upto_seq": stop})
-        return stop
+        if batch.events.num_rows:
+            sets = self._in_force(tx, batch.events["store_seq"][0].as_py())
+            if sets:
+                run_script(tx, "policy_hits_clear")
+                evaluate(tx, sets, batch.events)
+                run_script(tx, "policy_decisions_write")
 
     def _in_force(self, tx: duckdb.DuckDBPyConnection, first_seq: int) -> list[LoadedSet]:
         """The sets in force somewhere in the batch, each with the store_seq range it judges."""
