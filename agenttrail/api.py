@@ -44,12 +44,20 @@ from agenttrail.health import HealthMonitor
 from agenttrail.health_api import health_router
 from agenttrail.leak_api import LeakOptions, leak_router
 from agenttrail.metrics import ServiceMetrics
-from agenttrail.output import render, to_records
+from agenttrail.output import inert_json, render, to_records
 from agenttrail.queries import get_query as get_named_query
 from agenttrail.queries import list_queries, run_query, run_sql
 from agenttrail.schemas.control import TrailRead, parse_payload
 
 ARROW_STREAM = "application/vnd.apache.arrow.stream"
+
+
+class InertJSONResponse(JSONResponse):
+    """Every JSON answer, its stored values escaped as the CLI's JSON escapes them (``agenttrail.output``):
+    attribute values are attacker-controlled, and ``curl`` prints the body to a terminal."""
+
+    def render(self, content: Any) -> bytes:
+        return inert_json(content, compact=True).encode("utf-8")
 
 
 
@@ -98,7 +106,8 @@ def create_app(cursor_factory: Callable[[], duckdb.DuckDBPyConnection], *, calle
     blast radius (``agenttrail.leak_api``). ``routers`` are mounted as they are (the OTLP ingest:
     ``agenttrail.otlp_api``).
     """
-    app = FastAPI(title="AgentTrail", version="0.1.0", docs_url="/docs", redoc_url=None)
+    app = FastAPI(title="AgentTrail", version="0.1.0", docs_url="/docs", redoc_url=None,
+                  default_response_class=InertJSONResponse)
 
     async def reader(authorization: Annotated[str | None, Header()] = None) -> Caller:
         """Who reads (async, so the in-memory token status never waits for a worker thread)."""
@@ -137,7 +146,7 @@ def create_app(cursor_factory: Callable[[], duckdb.DuckDBPyConnection], *, calle
     async def explain(_: Request, exc: AgentTrailError) -> JSONResponse:
         status = (404 if isinstance(exc, UnknownQueryError) else 400 if isinstance(exc, QueryError | EventError)
                   else 503 if isinstance(exc, AuditUnavailableError) else 500)
-        return JSONResponse({"error": type(exc).__name__, "detail": str(exc)}, status_code=status)
+        return InertJSONResponse({"error": type(exc).__name__, "detail": str(exc)}, status_code=status)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
@@ -207,4 +216,4 @@ def _respond(table: pa.Table, request: Request, fmt: str) -> Response:
         text = io.StringIO()
         render(table, "csv", stream=text)
         return Response(text.getvalue(), media_type="text/csv", headers=rows)
-    return JSONResponse(to_records(table), headers=rows)
+    return InertJSONResponse(to_records(table), headers=rows)

@@ -45,11 +45,15 @@ def free_port() -> int:
 
 
 class EmbeddedBroker:
-    """A Tansu process on 127.0.0.1; use as a context manager or call start()/stop()."""
+    """A Tansu process on 127.0.0.1; use as a context manager or call start()/stop().
 
-    def __init__(self, port: int | None = None) -> None:
+    ``advertised_port`` is the port clients are told to connect to when something sits in
+    front of the broker (a TCP proxy, a port forward); ``bootstrap`` then names it too.
+    """
+
+    def __init__(self, port: int | None = None, *, advertised_port: int | None = None) -> None:
         self.port = port or free_port()
-        self.bootstrap = f"127.0.0.1:{self.port}"
+        self.bootstrap = f"127.0.0.1:{advertised_port or self.port}"
         self._process: subprocess.Popen[bytes] | None = None
         self._log = tempfile.TemporaryFile()  # noqa: SIM115 - the broker writes to it until stop()
 
@@ -60,10 +64,9 @@ class EmbeddedBroker:
         return self._process.pid
 
     def start(self) -> str:
-        url = f"tcp://{self.bootstrap}"
         self._process = subprocess.Popen(
             [find_binary(), "broker", "--storage-engine", "memory://tansu/",
-             "--listener-url", url, "--advertised-listener-url", url],
+             "--listener-url", f"tcp://127.0.0.1:{self.port}", "--advertised-listener-url", f"tcp://{self.bootstrap}"],
             stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + START_TIMEOUT_S

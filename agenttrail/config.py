@@ -97,6 +97,9 @@ class Settings(BaseSettings):
 
     # Where the materialized state lives.
     db: Path = Path("agenttrail.duckdb")
+    # DuckDB's own cache (its buffer manager) in the processes that write the store, e.g. "2GB" or "512MiB";
+    # None: DuckDB's default, 80% of the machine's memory. The materializer's memory stays flat below it.
+    duckdb_memory_limit: str | None = Field(default=None, pattern=r"^\d+(\.\d+)?\s*([KMGT]i?B|B)$")
 
     # Fingerprints: HMAC-SHA256 keyed, the key id travels with every fingerprint.
     fingerprint_key: SecretStr | None = None

@@ -88,7 +88,13 @@ def client_config(settings: Settings, bootstrap: str) -> dict[str, Any]:
 
 
 def make_producer(settings: Settings, bootstrap: str, **overrides: Any) -> KafkaProducer:
-    """An idempotent acks=all producer whose requests give up within the delivery timeout."""
+    """An idempotent acks=all producer whose requests give up within the delivery timeout.
+
+    Making one gives up within that timeout too: kafka-python asks the broker for its version
+    before it returns, and waited 30 s for a broker that accepts connections but does not
+    answer (a hung host), so a fail_closed action took 30 s to be refused and the SDK's sender
+    stopped spooling for 30 s at each attempt to reconnect.
+    """
     linger_ms = overrides.pop("linger_ms", 5)
     config = client_config(settings, bootstrap) | {
         "acks": "all",
@@ -99,6 +105,7 @@ def make_producer(settings: Settings, bootstrap: str, **overrides: Any) -> Kafka
         "delivery_timeout_ms": settings.delivery_timeout_ms,
         "request_timeout_ms": max(settings.delivery_timeout_ms - linger_ms - 100, 400),
         "max_block_ms": settings.delivery_timeout_ms,
+        "bootstrap_timeout_ms": settings.delivery_timeout_ms,
         "retry_backoff_ms": 50,
         "reconnect_backoff_max_ms": 500,
     }

@@ -60,6 +60,13 @@ def inert_markup(text: str) -> str:
     return escape(inert(text))
 
 
+def inert_json(value: Any, *, compact: bool = False) -> str:
+    """``value`` as JSON with every control character escaped (``\\u001b``): it decodes to the exact value,
+    and printed to a terminal it moves nothing. ``json.dumps`` leaves C1 controls and bidi overrides raw."""
+    text = json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":") if compact else None)
+    return _UNSAFE_RE.sub(_json_escape, text)
+
+
 def to_records(table: pa.Table) -> list[dict[str, Any]]:
     """The rows of ``table`` as JSON-safe dicts (see the module docstring for the mapping).
 
@@ -151,8 +158,7 @@ def _write_json(records: list[dict[str, Any]], stream: IO[str]) -> None:
     """A JSON array with one object per line, so large results stay greppable."""
     stream.write("[")
     for index, record in enumerate(records):
-        line = json.dumps(record, ensure_ascii=False, allow_nan=False)
-        stream.write(("\n" if index == 0 else ",\n") + _UNSAFE_RE.sub(_json_escape, line))
+        stream.write(("\n" if index == 0 else ",\n") + inert_json(record))
     stream.write("\n]\n" if records else "]\n")
 
 

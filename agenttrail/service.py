@@ -189,12 +189,12 @@ def migrated_store(settings: Settings, announce: Any) -> duckdb.DuckDBPyConnecti
     and opening twice would replay a large WAL twice at every start.
     """
     try:
-        return open_store(settings.db)
+        return open_store(settings.db, memory_limit=settings.duckdb_memory_limit)
     except StoreOutdatedError:
         done = migrate(settings)
     if done is not None:
         announce(done.summary(settings.db))
-    return open_store(settings.db)
+    return open_store(settings.db, memory_limit=settings.duckdb_memory_limit)
 
 
 def consume(settings: Settings, bootstrap: str, *, announce: Any = print) -> None:

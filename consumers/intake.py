@@ -96,11 +96,16 @@ def _problem(event: dict[str, Any], received_at: datetime, future_skew: timedelt
 
 
 def _secret_field(event: dict[str, Any]) -> str | None:
+    """Where the first raw credential is, named so that the name itself holds no secret."""
     for key, value in event["attributes"].items():
-        if looks_like_secret(value) or looks_like_secret(key):
+        if looks_like_secret(key):
+            return "an attribute key"  # quoting the key would store and dead-letter the secret itself
+        if looks_like_secret(value):
             return f"attribute {key[:40]!r}"
-    resource = event["action"]["resource"]
+    resource, credential = event["action"]["resource"], event["credential"]
     texts = [("action.name", event["action"]["name"]), ("resource.id", resource["id"] if resource else "")]
+    if credential and credential["token_id"]:
+        texts.append(("credential.token_id", credential["token_id"]))
     if event["error"]:
         texts.append(("error.message", event["error"]["message"]))
     for label, text in texts:
@@ -134,7 +139,7 @@ def suspects(events: pa.Table, received_at: datetime, future_skew: timedelta) ->
         pc.greater_equal(pc.abs(column("cost_amount")), pa.scalar(MAX_COST, column("cost_amount").type)),
         pc.invert(pc.match_substring_regex(column("token_fingerprint"), FINGERPRINT_PATTERN.pattern)),
         *(pc.match_substring_regex(column(name), SECRET_CANDIDATES_RE2)
-          for name in ("action_name", "resource_id", "error_message")),
+          for name in ("action_name", "resource_id", "token_id", "error_message")),
     ]
     flagged = pc.fill_null(functools.reduce(pc.or_kleene, masks), False)
     rows = set(pc.indices_nonzero(flagged).to_pylist())

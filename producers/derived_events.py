@@ -43,10 +43,11 @@ def refusal_event(event: dict[str, Any], exc: EventError) -> dict[str, Any]:
     })
 
 
-def gap_event(dropped: list[dict[str, Any]]) -> dict[str, Any]:
+def gap_event(dropped: list[dict[str, Any]], reason: str) -> dict[str, Any]:
+    """Declares ``dropped`` (one stream's, in seq order); ``reason`` is ``spool_full`` or ``spool_unwritable``."""
     first, last = dropped[0], dropped[-1]
     return _derived_event(first, "audit.gap", {
-        "reason": "spool_full",
+        "reason": reason,
         "dropped_events": str(len(dropped)),
         "first_seq": str(first["integrity"]["seq"]),
         "last_seq": str(last["integrity"]["seq"]),

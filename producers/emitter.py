@@ -13,7 +13,8 @@ Three durability modes (DESIGN.md):
 
 An event the contract refuses (too large, not schema-valid) is replaced in its
 stream by a small ``audit.refused`` event, and events dropped because the spool
-was full leave an ``audit.gap`` event, so neither is ever a silence.
+was full (or its disk could not be written) leave an ``audit.gap`` event once the
+broker answers again, so neither is ever a silence.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from agenttrail._exceptions import (
     AuditUnavailableError,
     EventError,
     EventTooLargeError,
+    SpoolError,
     SpoolFullError,
 )
 from agenttrail.config import Settings
@@ -71,6 +73,7 @@ class _Stream:
     seq: int = 0
     prev_hash: str | None = None
     dropped: list[dict[str, Any]] = field(default_factory=list)
+    dropped_because: str = "spool_full"  # the audit.gap event's reason
 
 
 class Emitter:
@@ -92,6 +95,7 @@ class Emitter:
         self._on_refused = on_refused
         self._queue: queue.SimpleQueue[dict[str, Any]] = queue.SimpleQueue()
         self._streams: dict[str, _Stream] = {}
+        self._gaps_pending = False  # some stream dropped events that no audit.gap event declares yet
         self._seal_lock = threading.Lock()
         self._producer_lock = threading.Lock()
         self._producer: KafkaProducer | None = make_producer(settings, bootstrap)
@@ -112,11 +116,11 @@ class Emitter:
         self._queue.put(event)
 
     def submit_durable(self, event: dict[str, Any]) -> None:
-        """durable: the event is on local disk when this returns; raises SpoolFullError."""
+        """durable: the event is on local disk when this returns; raises SpoolError (SpoolFullError when full)."""
         record = self._seal_or_refuse(event)
         try:
             self._spool.append([record])
-        except SpoolFullError as exc:
+        except SpoolError as exc:
             self.stats.dropped += 1
             self._remember_gap([event], [record], exc)
             raise
@@ -299,12 +303,15 @@ class Emitter:
         self.stats.acked += len(records) - len(failed)
         if failed:
             self._spool_or_drop(None, failed)
+        elif self._spool.is_empty():  # events dropped while the spool itself could take nothing
+            self._emit_gaps()
 
     def _spool_or_drop(self, events: list[dict[str, Any]] | None, records: list[Record]) -> None:
+        """Spool ``records``; when the spool is full or its disk fails, drop them and remember the gap."""
         try:
             self._spool.append(records)
             self.stats.spooled += len(records)
-        except SpoolFullError as exc:
+        except SpoolError as exc:
             self.stats.dropped += len(records)
             log.error("%s %d event(s) dropped; an audit.gap event will record it.", exc, len(records))
             self._remember_gap(events, records, exc)
@@ -314,7 +321,6 @@ class Emitter:
         records, position = self._spool.read_pending(SEND_CHUNK)
         if self._send(records):
             return False
-        self._unreachable = False
         self._spool.mark_delivered(position)
         self.stats.acked += len(records)
         if self._spool.is_empty():
@@ -330,9 +336,9 @@ class Emitter:
         acked = send_and_wait(producer, self.topic, records, self.settings.delivery_timeout_ms / 1000)
         self.stats.send_seconds += time.perf_counter() - started
         failed = [record for record, ok in zip(records, acked, strict=True) if not ok]
+        self._unreachable = bool(failed)
         if failed:
             log.warning("broker %s did not ack %d event(s); spooling them", self.bootstrap, len(failed))
-            self._unreachable = True
             self._drop_producer()
         return failed
 
@@ -366,18 +372,25 @@ class Emitter:
     # -- gaps ------------------------------------------------------------------------------------
 
     def _remember_gap(
-        self, events: list[dict[str, Any]] | None, records: list[Record], exc: SpoolFullError
+        self, events: list[dict[str, Any]] | None, records: list[Record], exc: SpoolError
     ) -> None:
         decoded = events if events is not None else [self._codec.decode(v) for _, v in records]
         with self._seal_lock:
             for event in decoded:
-                self._streams[event["integrity"]["stream_id"]].dropped.append(event)
+                stream = self._streams[event["integrity"]["stream_id"]]
+                stream.dropped.append(event)
+                stream.dropped_because = "spool_full" if isinstance(exc, SpoolFullError) else "spool_unwritable"
+            self._gaps_pending = True
 
     def _emit_gaps(self) -> None:
+        """Send an audit.gap event for each stream that dropped events since the last ones."""
+        if not self._gaps_pending:
+            return
         with self._seal_lock:
-            gaps = [(s, list(st.dropped)) for s, st in self._streams.items() if st.dropped]
-            for _, st in self._streams.items():
+            self._gaps_pending = False
+            gaps = [(list(st.dropped), st.dropped_because) for st in self._streams.values() if st.dropped]
+            for st in self._streams.values():
                 st.dropped.clear()
-        for _, dropped in gaps:
-            self._send_or_spool([self._seal(gap_event(dropped))])
+        for dropped, reason in gaps:
+            self._send_or_spool([self._seal(gap_event(dropped, reason))])
 

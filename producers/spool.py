@@ -14,6 +14,7 @@ import os
 import struct
 import threading
 import zlib
+from contextlib import suppress
 from pathlib import Path
 
 from agenttrail._exceptions import SpoolError, SpoolFullError
@@ -33,7 +34,7 @@ class Spool:
         try:
             directory.mkdir(parents=True, exist_ok=True)
             self._lock_file = open(directory / "spool.lock", "a+b")  # noqa: SIM115 - held for our lifetime
-            self._log = open(directory / "spool.log", "a+b")  # noqa: SIM115
+            self._log = open(directory / "spool.log", "a+b", buffering=0)  # noqa: SIM115
         except OSError as exc:
             raise SpoolError(
                 f"The spool directory {directory} cannot be written ({exc.strerror}); "
@@ -62,13 +63,22 @@ class Spool:
                     "broker is unreachable; raise AGENTTRAIL_SPOOL_MAX_BYTES or restore the broker."
                 )
             try:
-                self._log.write(frames)
-                self._log.flush()
+                self._write_all(frames)
                 if self._fsync:
                     os.fsync(self._log.fileno())
             except OSError as exc:
-                raise SpoolError(f"Writing the spool at {self.directory} failed: {exc.strerror}.") from None
+                # A frame written in part (a full disk: ENOSPC, EFBIG) would misalign every frame after it.
+                with suppress(OSError):
+                    self._log.truncate(self._size)
+                raise SpoolError(f"Writing the spool at {self.directory} failed: {exc.strerror}; "
+                                 "free space there or set AGENTTRAIL_SPOOL_DIR elsewhere.") from None
             self._size += len(frames)
+
+    def _write_all(self, frames: bytes) -> None:
+        """The log is unbuffered, so a failed write leaves nothing behind to be flushed later."""
+        view = memoryview(frames)
+        while view:
+            view = view[self._log.write(view):]
 
     # -- delivering ------------------------------------------------------------------------------
 

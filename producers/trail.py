@@ -331,6 +331,8 @@ class ActionScope:
         Raises TokenRevokedError when the guard knows the token, or the token it was minted
         from, is revoked; the action is then recorded as ``denied`` with that error.
         """
+        if token_id is not None:
+            _refuse_secret("token id", token_id)
         fp = fingerprint or self.trail.fingerprint(raw_token or "")
         parent_fp = parent_fingerprint or (self.trail.fingerprint(parent_token) if parent_token else None)
         self.credential = {"token_id": token_id, "fingerprint": fp, "issuer": issuer,

@@ -47,6 +47,7 @@ from agenttrail._exceptions import (
     UnknownQueryError,
 )
 from agenttrail.output import inert
+from agenttrail.sql_syntax import node_types, syntax_tree
 from agenttrail.timeparse import parse_time
 
 PARAM_TYPES = ("text", "int", "timestamp")
@@ -154,7 +155,27 @@ def run_sql(con: duckdb.DuckDBPyConnection, sql: str) -> pa.Table:
     ``QueryError`` for SQL that does not parse or fails while running.
     """
     statement = _single_select(con, sql)
+    _refuse_writes(con, statement.query)
     return _run(con, statement, {}, what="The SQL")
+
+
+# Query nodes that only read. Since DuckDB 1.4 a SELECT statement may hold a data-modifying CTE
+# (``WITH d AS (DELETE FROM events RETURNING *) SELECT * FROM d``): its DELETE_QUERY_NODE (or
+# INSERT_, UPDATE_, MERGE_INTO_…) ran on serve's writable connection, which restrict_to_reading
+# does not stop.
+_READING_NODES = frozenset({"SELECT_NODE", "SET_OPERATION_NODE", "CTE_NODE", "RECURSIVE_CTE_NODE"})
+
+
+def _refuse_writes(con: duckdb.DuckDBPyConnection, sql: str) -> None:
+    """Raise ReadOnlyQueryError unless every query node of ``sql`` (one SELECT statement) only reads."""
+    with _query_errors("The SQL"):
+        tree = syntax_tree(con, sql)
+    if tree.get("error"):
+        raise ReadOnlyQueryError(f"Only a plain SELECT can run here: {inert(str(tree.get('error_message')))}.")
+    writing = sorted({kind for kind, _ in node_types(tree) if kind.endswith("_NODE")} - _READING_NODES)
+    if writing:
+        raise ReadOnlyQueryError(f"Only a SELECT that reads can run here, and this one holds a "
+                                 f"{writing[0].removesuffix('_QUERY_NODE').replace('_', ' ')}.")
 
 
 def _single_select(con: duckdb.DuckDBPyConnection, sql: str) -> duckdb.Statement:

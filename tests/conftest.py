@@ -1,3 +1,4 @@
+from tests.figures import figure, pytest_terminal_summary  # noqa: F401 - pytest finds the fixture and hook by name
 from tests.fixtures import (  # noqa: F401 - pytest finds fixtures by name
     broker,
     pausable_broker,

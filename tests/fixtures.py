@@ -42,7 +42,7 @@ def scaled(count: int) -> int:
     return max(1, int(count * SCALE))
 
 
-def _docker_answers() -> bool:
+def docker_answers() -> bool:
     try:
         import docker
 
@@ -63,7 +63,7 @@ def broker() -> Iterator[BrokerHandle]:
     given = os.environ.get("AGENTTRAIL_TEST_BOOTSTRAP")
     if given:
         yield BrokerHandle(given, "external")
-    elif _docker_answers():
+    elif docker_answers():
         from testcontainers.community.kafka import KafkaContainer
 
         with KafkaContainer() as kafka:

@@ -18,7 +18,8 @@ import pytest
 
 from agenttrail.config import load_settings
 from agenttrail.consumers.store import open_store
-from tests.chain_events import T0, event, project, store_events
+from agenttrail.schemas.control import TenantRegionsSet
+from tests.chain_events import T0, event, project, store_control, store_events
 
 BASELINE_MINUTES = 20
 
@@ -214,10 +215,19 @@ def test_flags_and_detector_state_do_not_depend_on_batch_boundaries(tmp_path: Pa
     deploys = [at(start + 3 + i / 5, n=i, tag="deploy", action_type="deploy.release", resource_kind="service",
                   resource_id="api") for i in range(6)]  # new, then repeated: the repeats extend its flag
     rows = [*steady(minutes=start, per_minute=3), *runaway, *deploys]
+    # Hits stored out of occurred_at order: the second occurred 10 minutes before the first, the third 4 minutes
+    # after the first. One episode whatever the batches: an episode goes on while a hit comes within the gap
+    # (5 minutes) of the latest occurred_at before it, and its first_seen is its earliest hit.
+    outside = [at(minute, n=n, tag="abroad", resource_kind="api", resource_id="x", resource_region="us-east-1")
+               for n, minute in enumerate((40, 30, 44))]
+    outside.insert(0, at(39, tag="home", resource_kind="api", resource_id="x", resource_region="eu-west-1"))
+    # (in batches of 2 that places the first hit and the second in different batches)
     tables = []
     for batch_size in (2, 13, 5000):
         con = open_store(tmp_path / f"b{batch_size}.duckdb")
         store_events(con, rows)
+        store_control(con, "acme", TenantRegionsSet(regions=["eu-west-1"]))
+        store_events(con, outside)
         project(con, batch_size=batch_size)
         tables.append({table: con.sql(f"SELECT * FROM {table} ORDER BY ALL").to_arrow_table().to_pylist()
                        for table in ("anomaly_flags", "anomaly_buckets", "anomaly_series", "anomaly_origins",
@@ -225,7 +235,9 @@ def test_flags_and_detector_state_do_not_depend_on_batch_boundaries(tmp_path: Pa
         con.close()
     assert tables[0] == tables[1] == tables[2]
     assert {row["kind"] for row in tables[0]["anomaly_flags"]} == {"spend_spike", "rate_spike", "failure_burst",
-                                                              "new_behaviour"}
+                                                              "new_behaviour", "region_violation"}
+    [violation] = [row for row in tables[0]["anomaly_flags"] if row["kind"] == "region_violation"]
+    assert (violation["hits"], violation["first_seen"]) == (3, outside[2]["occurred_at"])
 
 
 def test_an_env_key_changes_one_detector_parameter_and_keeps_its_tuned_defaults(

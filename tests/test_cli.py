@@ -14,8 +14,10 @@ import pytest
 from click.testing import CliRunner
 
 from agenttrail.cli import cli
+from agenttrail.consumers.store import open_store
 from agenttrail.producers.trail import connect
-from tests.fixtures import FINGERPRINT_KEY, SettingsFactory
+from tests.figures import Figure
+from tests.fixtures import FINGERPRINT_KEY, SettingsFactory, materialize
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
@@ -75,26 +77,55 @@ def test_query_list_shows_every_named_query_with_its_parameters() -> None:
     assert names["chain"] == "event_id, tenant?"
 
 
-def test_locked_database_error_names_the_process_that_holds_it(
-    settings_factory: SettingsFactory, tmp_path: Path
+HOLDERS = {  # what holds the file, and its arguments to python given the file's path
+    "agenttrail consume": lambda db: ["-m", "agenttrail.cli", "--db", db, "consume"],
+    "a python process": lambda db: ["-c", "import duckdb, sys, time; con = duckdb.connect(sys.argv[1]); "
+                                          "time.sleep(60)", db],
+}
+
+
+@pytest.mark.parametrize("holder", list(HOLDERS))
+def test_a_locked_database_is_refused_with_the_process_that_holds_it_and_nothing_is_lost(
+    holder: str, settings_factory: SettingsFactory, tmp_path: Path, figure: Figure
 ) -> None:
+    """Another process holds the DuckDB file (ours, or an analyst's script): every command that needs it
+    says who holds it in one sentence, and once it is free the materializer stores every event once."""
     settings = settings_factory()
     env = os.environ | {"AGENTTRAIL_BOOTSTRAP": settings.bootstrap or "", "AGENTTRAIL_FINGERPRINT_KEY": FINGERPRINT_KEY,
                         "AGENTTRAIL_TOPIC_PREFIX": settings.topic_prefix}
-    consumer = subprocess.Popen([sys.executable, "-m", "agenttrail.cli", "--db", str(settings.db), "consume"],
-                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    db = ["--db", str(settings.db)]
+    holding = subprocess.Popen([sys.executable, *HOLDERS[holder](str(settings.db))], env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    trail = connect(tenant="acme", agent_id="a", agent_version="1", region="eu-west-1", principal="human:alice",
+                    settings=settings)
     try:
         deadline = time.monotonic() + 30
         while not settings.db.exists() and time.monotonic() < deadline:
             time.sleep(0.1)
         time.sleep(0.5)
-        result = agenttrail("--db", str(settings.db), "trail", "--agent", "a", cwd=tmp_path)
+        for i in range(20):
+            with trail.action("tool.call", f"call-{i}"):
+                pass
+        assert trail.flush(10)
+        refused = [agenttrail(*db, *command, cwd=tmp_path, env=env)
+                   for command in (["trail", "--agent", "a"], ["consume"], ["rebuild", "--check"])]
     finally:
-        consumer.terminate()
-        consumer.wait(10)
-    assert result.returncode == 1
-    assert f"agenttrail consume (PID {consumer.pid})" in result.stderr
-    assert "Traceback" not in result.stderr
+        trail.close()
+        holding.terminate()
+        holding.wait(10)
+    held_by = f"agenttrail consume (PID {holding.pid})" if holder == "agenttrail consume" else f"(PID {holding.pid})"
+    con = open_store(settings.db)
+    stored = materialize(settings, con, until=20)
+    [(distinct,)] = con.execute("SELECT count(DISTINCT event_id) FROM events").fetchall()
+    con.close()
+    figure(f"the DuckDB file held by {holder}: {sum(r.returncode == 1 for r in refused)} of {len(refused)} "
+           f"commands (trail, consume, rebuild) refused in one sentence naming it; once free, 20 produced / "
+           f"{stored} stored / {stored - distinct} duplicates")
+    for result in refused:
+        assert result.returncode == 1, result.stderr
+        assert held_by in result.stderr and "is in use by" in result.stderr, result.stderr
+        assert "Traceback" not in result.stderr
+    assert stored == distinct == 20
 
 
 def test_serve_owns_broker_and_database_and_cli_queries_go_through_it(

@@ -51,6 +51,8 @@ CASES: list[dict[str, Any]] = [
     {"cost": {**_COST, "amount": Decimal(1), "input_tokens": -1}}, {"duration_us": -1},
     {"credential": {"token_id": None, "fingerprint": "ghp_" + "a" * 36, "issuer": None, "scopes": [],
                     "parent_fingerprint": None}},
+    {"credential": {"token_id": "xoxb-1234567890-abcdefghijklmnop", "fingerprint": "hmac-sha256:k1:" + "0" * 64,
+                    "issuer": None, "scopes": [], "parent_fingerprint": None}},
     {"attributes": {"note": "token=abcdefghijklmnop1234"}}, {"attributes": {"sk-ant-abcdefghijklmnopqrstuvwx": "v"}},
     {"attributes": {"naïve": "ordinary", "ok": "x"}},
     {"error": {"code": "E", "message": "password: hunter2hunter2hunter"}},

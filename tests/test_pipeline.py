@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import logging
 import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import duckdb
 import pytest
 
-from agenttrail import EventTooLargeError, Refusal, SecretInPayloadError, Settings
+from agenttrail import AgentAction, EventTooLargeError, Refusal, SecretInPayloadError, Settings, Trail
 from agenttrail.consumers.materializer import IDLE_CHECKPOINT_BYTES, Materializer
 from agenttrail.kafka import make_consumer, make_producer, partitions_for
+from agenttrail.producers.ids import new_event_id, new_span_id, new_trace_id
+from agenttrail.schemas.codec import default_codec
+from tests.figures import Figure
 from tests.fixtures import FINGERPRINT_KEY, TrailFactory, materialize, stored_count
 
 
@@ -133,75 +139,171 @@ def test_raw_secrets_are_refused_by_the_sdk_and_tokens_are_fingerprinted(
     raw = "ghp_" + "A" * 36
     with pytest.raises(SecretInPayloadError), trail.action("tool.call", "x", attributes={"auth": f"Bearer {raw}"}):
         pass
+    with pytest.raises(SecretInPayloadError), trail.action("token.use", "x") as act:
+        act.use_token(raw, token_id=raw)  # the token passed as its own id
     with trail.action("token.use", "call-github") as act:
         fingerprint = act.use_token(raw, issuer="github", scopes=["repo"])
     trail.flush(10)
-    materialize(settings, store, until=1)
+    materialize(settings, store, until=2)  # the refused use_token failed its action, which is recorded
     assert fingerprint.startswith("hmac-sha256:k1:")
-    stored = store.execute("SELECT token_fingerprint, raw FROM events").fetchall()
-    assert stored[0][0] == fingerprint
+    stored = store.execute("SELECT token_fingerprint, raw FROM events ORDER BY stream_seq").fetchall()
+    assert [r[0] for r in stored] == [None, fingerprint]
     assert all(raw.encode() not in r[1] for r in stored)
 
 
-def test_oversized_event_reaches_the_callback_and_the_quarantine(
-    trail_factory: TrailFactory, settings_factory, store: duckdb.DuckDBPyConnection
+def test_an_event_of_exactly_max_event_bytes_is_stored_and_one_byte_more_is_refused(
+    trail_factory: TrailFactory, settings: Settings, store: duckdb.DuckDBPyConnection, figure: Figure
 ) -> None:
-    small = settings_factory(max_event_bytes=4096, db=store_path(store))
+    """At the default limit, through the real broker: the boundary is exact, and the refusal is on the trail."""
     refusals: list[Refusal] = []
-    trail = trail_factory(settings_=small, on_refused=refusals.append)
-    with trail.action("tool.call", "big", attributes={"blob": "x" * 10_000}) as act:
-        big_id = act.event_id
-    trail.flush(10)
-    materialize(small, store, until=1)
-    assert [r.event_id for r in refusals] == [big_id]
+    trail = trail_factory(on_refused=refusals.append)
+    limit = settings.max_event_bytes
+    with trail.action("tool.call", "first"):  # seq 0: the events below carry a prev_hash, as they will when sent
+        pass
+    fitting, too_big = _event_of(trail, limit, seq=1), _event_of(trail, limit + 1, seq=2)
+    trail.emit(fitting)
+    trail.emit(too_big)  # refused: seq 2 goes to the audit.refused event that takes its place
+    assert trail.flush(30)
+    materialize(settings, store, until=3)
+    rows = store.execute("SELECT event_id, action_type, octet_length(raw), attributes['blob'] = ? FROM events "
+                         "ORDER BY stream_seq", [fitting.attributes["blob"]]).fetchall()
+    quarantined = store.execute("SELECT reason, event_id, detail FROM quarantine").fetchall()
+    figure(f"events of {limit:,} and {limit + 1:,} bytes against max_event_bytes={limit:,}: "
+           f"{rows[1][2]:,} stored verbatim / {len(refusals)} refused ({type(refusals[0].error).__name__}) "
+           f"and quarantined as {quarantined[0][0] if quarantined else None}")
+    assert rows[1] == (fitting.event_id, "tool.call", limit, True), "exactly the limit is stored, byte for byte"
+    assert [r[1] for r in rows] == ["tool.call", "tool.call", "audit.refused"]
+    assert [r.event_id for r in refusals] == [too_big.event_id]
     assert isinstance(refusals[0].error, EventTooLargeError)
-    reason, event_id = store.execute("SELECT reason, event_id FROM quarantine").fetchone()  # type: ignore[misc]
-    assert (reason, event_id) == ("refused_by_producer", big_id)
-    assert store.execute("SELECT action_type FROM events").fetchall() == [("audit.refused",)]
+    assert f"{limit + 1} bytes, above max_event_bytes={limit}" in str(refusals[0].error)
+    assert [(q[0], q[1]) for q in quarantined] == [("refused_by_producer", too_big.event_id)]
+
+
+def _event_of(trail: Trail, size: int, *, seq: int) -> AgentAction:
+    """An event whose encoding, sealed at ``seq`` of ``trail``'s stream, is exactly ``size`` bytes."""
+    def encoded_size(padding: int) -> tuple[AgentAction, int]:
+        event = AgentAction(
+            event_id=new_event_id(), occurred_at=datetime.now(UTC), tenant=trail.tenant, agent=trail.agent,
+            principal=trail.principal, trace_id=new_trace_id(), span_id=new_span_id(),
+            action={"type": "tool.call", "name": "big"}, attributes={"blob": "x" * padding},
+            integrity={"stream_id": trail.stream_id, "seq": seq, "prev_hash": "0" * 64})
+        return event, len(default_codec().encode(event.to_avro()))
+
+    _, first = encoded_size(size)
+    event, exact = encoded_size(2 * size - first)
+    assert exact == size, (exact, size)
+    return event
 
 
 def store_path(con: duckdb.DuckDBPyConnection) -> str:
     return str(con.execute("SELECT path FROM duckdb_databases() WHERE NOT internal").fetchone()[0])  # type: ignore[index]
 
 
-def test_garbage_and_invalid_events_are_quarantined_and_dead_lettered_without_stopping(
-    trail_factory: TrailFactory, settings: Settings, store: duckdb.DuckDBPyConnection
-) -> None:
-    from agenttrail.schemas import default_codec
+def _hostile_records() -> list[tuple[str, bytes, str]]:
+    """(what it is, the bytes sent, the quarantine reason or "stored"): every way bad input reaches the topic."""
     from tests.test_codec import sample_event
 
+    def encoded(name: str, **changes: Any) -> bytes:
+        return default_codec().encode(sample_event(event_id=f"hostile-{name}", **changes))
+
+    def costing(amount: str, currency: str = "USD") -> dict[str, Any]:
+        return {"amount": Decimal(amount), "currency": currency, "input_tokens": None, "output_tokens": None}
+
+    def doing(action_type: str, name: str = "n", resource: dict[str, Any] | None = None) -> dict[str, Any]:
+        return {"type": action_type, "name": name, "phase": "completed", "resource": resource}
+
+    whole = encoded("whole")
+    return [
+        ("garbage bytes", b"\x00garbage", "undecodable"),
+        ("an unknown schema fingerprint", b"\xc3\x01" + b"\x01" * 8 + b"body", "unknown_schema"),
+        ("truncated Avro", whole[:-7], "undecodable"),
+        ("Avro with bytes after its end", whole + b"\x00\x01", "undecodable"),
+        ("an empty tenant", encoded("tenant", tenant=" "), "invalid"),
+        ("a negative cost outside a refund", encoded("negative", cost=costing("-5")), "invalid"),
+        ("a negative cost on a refund", encoded("refund", action=doing("payment.refund"), cost=costing("-5")),
+         "stored"),
+        ("occurred_at a day ahead", encoded("future", occurred_at=datetime.now(UTC) + timedelta(days=1)), "invalid"),
+        ("an unknown currency", encoded("currency", cost=costing("1", "QQQ")), "invalid"),
+        ("a secret in an attribute value", encoded("secret-value", attributes={"note": SECRETS[0]}), "secret"),
+        ("a secret as an attribute key", encoded("secret-key", attributes={SECRETS[1]: "v"}), "secret"),
+        ("a secret in an action name", encoded("secret-name", action=doing("tool.call", SECRETS[2])), "secret"),
+        ("a secret in a resource id", encoded("secret-resource", action=doing(
+            "tool.call", resource={"kind": "api", "id": SECRETS[3], "region": None})), "secret"),
+        ("a secret in an error message", encoded("secret-error", outcome="failure",
+                                                 error={"code": "E", "message": SECRETS[4]}), "secret"),
+        ("a raw token as the token id", encoded("secret-token-id", credential={
+            "token_id": SECRETS[5], "fingerprint": "hmac-sha256:k1:" + "0" * 64, "issuer": None, "scopes": [],
+            "parent_fingerprint": None}), "secret"),
+    ]
+
+
+SECRETS = ("api_key=abcdefghijklmnop1234", "sk-ant-abcdefghijklmnopqrstuvwx", "ghp_" + "B" * 36,
+           "AKIAABCDEFGHIJKLMNOP", "Authorization: Bearer abcdefghijklmnopqrstuvwxyz012345",
+           "xoxb-1234567890-abcdefghijklmnop")
+
+
+def test_hostile_records_are_quarantined_with_their_reason_and_secrets_never_kept(
+    trail_factory: TrailFactory, settings: Settings, store: duckdb.DuckDBPyConnection,
+    caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str], figure: Figure
+) -> None:
+    """Forced onto the topic by a raw producer, past the SDK's own checks: each bad record becomes one
+    quarantine row and one dead letter naming its reason, the pipeline goes on, and a record holding a
+    secret keeps only the SHA-256 of its bytes: not in the store, not on the dead-letter topic, not in a log."""
+    hostile = _hostile_records()
     bootstrap = settings.bootstrap or ""
     producer = make_producer(settings, bootstrap)
-    topic = settings.topic("actions")
-    negative = sample_event(event_id="neg", cost={"amount": Decimal("-5"), "currency": "USD",
-                                                  "input_tokens": None, "output_tokens": None})
-    secret = sample_event(event_id="sec", attributes={"note": "api_key=abcdefghijklmnop1234"})
-    for value in (b"\x00garbage", b"\xc3\x01" + b"\x01" * 8 + b"body", default_codec().encode(negative),
-                  default_codec().encode(secret), default_codec().encode(sample_event(tenant=" "))):
-        producer.send(topic, key=b"acme", value=value)
+    for _, value, _ in hostile:
+        producer.send(settings.topic("actions"), key=b"acme", value=value)
     producer.flush(10)
     producer.close()
     trail = trail_factory()
     with trail.action("tool.call", "after-the-garbage"):
         pass
     trail.flush(10)
-    materialize(settings, store, until=1)
-    reasons = store.execute("SELECT reason, redacted, raw IS NULL FROM quarantine ORDER BY quarantine_id").fetchall()
-    assert [r[0] for r in reasons] == ["undecodable", "unknown_schema", "invalid", "secret", "invalid"]
-    assert reasons[3][1:] == (True, True), "a record holding a secret is kept redacted, bytes dropped"
-    assert store.execute("SELECT action_name FROM events").fetchall() == [("after-the-garbage",)]
+    caplog.set_level(logging.INFO)  # what `agenttrail -v` shows
+    caplog.set_level(logging.DEBUG, logger="agenttrail")
+    materialize(settings, store, until=2)
+    rows = store.execute("SELECT reason, redacted, raw, raw_sha256 FROM quarantine ORDER BY quarantine_id").fetchall()
+    rejected = [(what, value, reason) for what, value, reason in hostile if reason != "stored"]
+    assert [r[0] for r in rows] == [reason for _, _, reason in rejected], [what for what, _, _ in rejected]
+    for (what, value, reason), (_, redacted, raw, raw_sha256) in zip(rejected, rows, strict=True):
+        assert raw_sha256 == hashlib.sha256(value).hexdigest(), what
+        assert (redacted, raw) == ((True, None) if reason == "secret" else (False, value)), what
+    assert sorted(r[0] for r in store.execute("SELECT action_name FROM events").fetchall()) == [
+        "after-the-garbage", "n"], "the refund is stored, the pipeline went on"
 
-    dead = make_consumer(settings, bootstrap)
+    letters = _dead_letters(settings, len(rejected))
+    assert [dict(r.headers)["reason"].decode() for r in letters] == [r[0] for r in rows]
+    for (_, value, reason), letter in zip(rejected, letters, strict=True):
+        assert dict(letter.headers)["raw_sha256"].decode() == hashlib.sha256(value).hexdigest()
+        assert letter.value == (b"" if reason == "secret" else value), "secrets never reach the dead-letter topic"
+    logged = caplog.text + "".join(capfd.readouterr())
+    found = [secret for secret in SECRETS if _stored_anywhere(store, secret) or secret in logged or any(
+        secret.encode() in r.value or any(secret.encode() in v for _, v in r.headers) for r in letters)]
+    figure(f"{len(hostile)} hostile records forced onto the topic (garbage, unknown schema, truncated and padded "
+           f"Avro, impossible values, {len(SECRETS)} secrets) beside 1 good event: {stored_count(store)} stored "
+           f"(the good one and a refund) / {len(rows)} quarantined with their reason / {len(letters)} dead-lettered / "
+           f"{len(found)} secrets found in the store, the dead letters or the logs")
+    assert not found
+
+
+def _dead_letters(settings: Settings, expected: int) -> list[Any]:
+    dead = make_consumer(settings, settings.bootstrap or "")
     dead.assign(partitions_for(dead, settings.topic("deadletter")))
-    letters = []
+    letters: list[Any] = []
     for _ in range(50):
         letters += [r for part in dead.poll(timeout_ms=200).values() for r in part]
-        if len(letters) >= 5:
+        if len(letters) >= expected:
             break
     dead.close()
-    headers = [dict(r.headers) for r in letters]
-    assert sorted(h["reason"].decode() for h in headers) == sorted(r[0] for r in reasons)
-    assert all(b"api_key" not in r.value for r in letters), "secrets never reach the dead-letter topic"
+    return sorted(letters, key=lambda r: int(dict(r.headers)["source"].decode().rsplit("/", 1)[1]))
+
+
+def _stored_anywhere(con: duckdb.DuckDBPyConnection, text: str) -> bool:
+    """Whether any row of any table in the store holds ``text`` in any column (rows cast to text whole)."""
+    tables = [name for (name,) in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()]
+    return any(con.execute(f'SELECT count(*) FROM "{table}" AS r WHERE r::VARCHAR LIKE ?',
+                           [f"%{text}%"]).fetchall()[0][0] for table in tables)
 
 
 def test_amounts_that_would_overflow_the_sums_are_quarantined_and_the_pipeline_goes_on(

@@ -64,3 +64,26 @@ def test_two_processes_cannot_share_a_spool(tmp_path: Path) -> None:
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_a_write_the_disk_refuses_part_way_leaves_no_torn_frame(tmp_path: Path) -> None:
+    """A full disk fails a write part way through (here EFBIG, past RLIMIT_FSIZE, in a process of its own);
+    once there is room again, the spool goes on with whole frames only."""
+    import subprocess
+    import sys
+
+    script = (
+        "import resource, sys; from pathlib import Path; from agenttrail import SpoolError; "
+        "from agenttrail.producers.spool import Spool; "
+        "spool = Spool(Path(sys.argv[1]), max_bytes=10**9); "
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (4096, resource.RLIM_INFINITY)); "
+        "spool.append([(b'k', b'a' * 1000)] * 3)\n"
+        "try:\n    spool.append([(b'k', b'b' * 1000)] * 3)\n"
+        "except SpoolError as exc:\n    print(exc)\n"
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY)); "
+        "spool.append([(b'k', b'c' * 1000)]); "
+        "print(b''.join(v[:1] for _, v in spool.read_pending(10)[0]).decode())")
+    result = subprocess.run([sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True, timeout=60)
+    refused, records = result.stdout.splitlines()
+    assert "File too large" in refused and "AGENTTRAIL_SPOOL_DIR" in refused, result.stderr
+    assert records == "aaac", "the refused append left nothing behind"

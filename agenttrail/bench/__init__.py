@@ -10,6 +10,9 @@ One run, on a private embedded broker and a temporary directory, measures:
 (e) naive        a deliberately plain materializer on the same topic, as the baseline for (c);
 (d) query        the ``trail`` named query for one agent over ``query_events`` stored events.
 
+``--soak`` runs instead ``bench.soak``: N events through the broker and `agenttrail serve`,
+throughput and the server's memory over time, and whether that memory stayed flat.
+
 Every stage has its own topic prefix, so no stage sees another's records, except that
 (c) and (e) both read the topic (a) wrote, each from offset 0 into its own DuckDB file.
 "Caught up" is always decided by counting consumed records or stored rows: the embedded
@@ -29,7 +32,8 @@ from agenttrail.bench.report import (
     QueryResult,
     SdkResult,
 )
-from agenttrail.bench.run import run_bench
+from agenttrail.bench.run import run_bench, run_soak_bench
+from agenttrail.bench.soak_table import render_soak, soak_report_json
 from agenttrail.bench.table import render_report, report_json
 
 __all__ = [
@@ -43,6 +47,9 @@ __all__ = [
     "QueryResult",
     "SdkResult",
     "render_report",
+    "render_soak",
     "report_json",
     "run_bench",
+    "run_soak_bench",
+    "soak_report_json",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import random
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -110,18 +110,24 @@ def sample_events(count: int, *, seed: int = 7, agents: int = QUERY_AGENTS,
         }
 
 
-def encoded_events(count: int, codec: Codec, on_progress: Callable[[int], None], *, agents: int = QUERY_AGENTS,
-                   tenants: Tenants = _TENANTS) -> list[tuple[bytes, bytes]]:
+def chained_records(events: Iterable[dict[str, Any]], codec: Codec) -> Iterator[tuple[bytes, bytes]]:
     """(key, value) records as the SDK would send them: hash-chained per stream, keyed by tenant."""
     chains: dict[str, tuple[int, str | None]] = {}
-    records: list[tuple[bytes, bytes]] = []
-    for event in sample_events(count, agents=agents, tenants=tenants):
+    for event in events:
         integrity = event["integrity"]
         seq, prev = chains.get(integrity["stream_id"], (0, None))
         integrity["seq"], integrity["prev_hash"] = seq, prev
         value = codec.encode(event)
         chains[integrity["stream_id"]] = (seq + 1, hashlib.sha256(value).hexdigest())
-        records.append((event["tenant"].encode(), value))
+        yield event["tenant"].encode(), value
+
+
+def encoded_events(count: int, codec: Codec, on_progress: Callable[[int], None], *, agents: int = QUERY_AGENTS,
+                   tenants: Tenants = _TENANTS) -> list[tuple[bytes, bytes]]:
+    """``count`` of ``sample_events`` as ``chained_records``, all in memory (the stages that time a topic)."""
+    records: list[tuple[bytes, bytes]] = []
+    for record in chained_records(sample_events(count, agents=agents, tenants=tenants), codec):
+        records.append(record)
         if len(records) % PROGRESS_EVERY == 0:
             on_progress(PROGRESS_EVERY)
     on_progress(len(records) % PROGRESS_EVERY)

@@ -62,8 +62,8 @@ def measure_leak_cascade(settings: Settings, bootstrap: str, work: Path, *, tria
     key_id = _key_list(key, work / "github-keys.json")
     env = {f"{ENV_PREFIX}API_TOKEN": secrets.token_urlsafe(24),
            f"{ENV_PREFIX}LEAK_KEYS_FILE": str(work / "github-keys.json")}
-    with served(settings, bootstrap, work, name="leaks", env=env) as url, \
-            httpx.Client(base_url=url, timeout=10.0) as client:
+    with served(settings, bootstrap, work, name="leaks", env=env) as server, \
+            httpx.Client(base_url=server.url, timeout=10.0) as client:
         trail = connect(tenant="bench", agent_id="bench-holder", agent_version="1.0.0", region="eu-west-1",
                         principal="service:bench", settings=settings)
         try:

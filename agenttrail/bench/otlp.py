@@ -44,8 +44,8 @@ def measure_otlp(settings: Settings, bootstrap: str, work: Path, *, spans: int,
     token, admin = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
     tokens = json.dumps([{"name": "bench", "sha256": hashlib.sha256(token.encode()).hexdigest(), "tenant": "bench"}])
     env = {f"{ENV_PREFIX}API_TOKEN": admin, f"{ENV_PREFIX}INGEST_TOKENS": tokens}
-    with served(settings, bootstrap, work, name="otlp", env=env) as url, \
-            httpx.Client(base_url=url, timeout=60.0, headers={"Authorization": f"Bearer {token}"}) as client:
+    with served(settings, bootstrap, work, name="otlp", env=env) as server, \
+            httpx.Client(base_url=server.url, timeout=60.0, headers={"Authorization": f"Bearer {token}"}) as client:
         operator = {"Authorization": f"Bearer {admin}"}
         _until(lambda: client.post("/v1/traces", content=b"", headers=PROTOBUF).status_code == 200,
                START_TIMEOUT_S, "serve's ingest to open")

@@ -46,8 +46,8 @@ def measure_revocation(settings: Settings, bootstrap: str, work: Path, *, trials
     """Latency percentiles over ``trials`` leaked tokens; raises BenchError if the server never comes up."""
     work.mkdir(parents=True, exist_ok=True)
     admin = secrets.token_urlsafe(24)
-    with served(settings, bootstrap, work, name="revocation", env={f"{ENV_PREFIX}API_TOKEN": admin}) as url, \
-            httpx.Client(base_url=url, timeout=5.0) as client:
+    with served(settings, bootstrap, work, name="revocation", env={f"{ENV_PREFIX}API_TOKEN": admin}) as server, \
+            httpx.Client(base_url=server.url, timeout=5.0) as client:
         trail = connect(tenant="bench", agent_id="bench-holder", agent_version="1.0.0", region=HOME,
                         principal="service:bench", settings=settings)
         try:

@@ -43,6 +43,7 @@ from agenttrail.bench.revocation import measure_revocation
 from agenttrail.bench.scale_out import PARTITIONS as SCALE_OUT_PARTITIONS
 from agenttrail.bench.scale_out import SHARD_COUNTS, measure_scale_out
 from agenttrail.bench.sdk import measure_sdk
+from agenttrail.bench.soak import SoakReport, run_soak
 from agenttrail.bench.table import measures
 from agenttrail.broker import EmbeddedBroker
 from agenttrail.config import Settings, load_settings
@@ -199,6 +200,21 @@ def run_bench(*, events: int, query_events: int, console: Console, progress: boo
                          seconds=time.perf_counter() - started)
     report.measures = measures(report)
     return report
+
+
+def run_soak_bench(*, events: int, console: Console, progress: bool = True) -> tuple[dict[str, Any], SoakReport]:
+    """The soak alone (``bench.soak``), on a private embedded broker and a temporary directory."""
+    if events < 1:
+        raise BenchError("The soak needs at least 1 event.")
+    machine = machine_info()
+    run_id, key = secrets.token_hex(4), secrets.token_urlsafe(32)
+    bar = Progress(SpinnerColumn(), TextColumn("{task.description:<30}"), BarColumn(), MofNCompleteColumn(),
+                   TimeElapsedColumn(), console=console, disable=not progress)
+    with tempfile.TemporaryDirectory(prefix="agenttrail-soak-") as tmp, EmbeddedBroker() as broker, bar:
+        task = bar.add_task("soak: events stored", total=events)
+        report = run_soak(_settings(broker.bootstrap, Path(tmp), run_id, "soak", key), broker.bootstrap, broker.pid,
+                          Path(tmp), events, _advance(bar, task))
+    return machine, report
 
 
 def _on_own_broker(measure: Callable[[str], dict[str, Any]]) -> dict[str, Any]:

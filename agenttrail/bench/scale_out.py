@@ -85,7 +85,7 @@ def _run(settings: Settings, bootstrap: str, work: Path, shares: list[int]) -> d
     launched = time.perf_counter()
     with ExitStack() as stack:
         urls = [stack.enter_context(served(settings, bootstrap, work, name=f"scale{count}-shard{k}",
-                                           env={f"{ENV_PREFIX}SHARD": f"{k}/{count}"}))
+                                           env={f"{ENV_PREFIX}SHARD": f"{k}/{count}"})).url
                 for k in range(1, count + 1)]
         with httpx.Client(timeout=30.0) as client:
             up, cpu_before = time.perf_counter(), _cpu_jiffies()

@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from agenttrail.bench.report import BenchError
@@ -18,17 +19,27 @@ from agenttrail.runtime import read_live_state
 START_TIMEOUT_S = 60.0
 
 
+@dataclass(frozen=True)
+class Served:
+    url: str
+    pid: int
+    db: Path
+
+
 @contextmanager
-def served(settings: Settings, bootstrap: str, work: Path, *, name: str, env: dict[str, str]) -> Iterator[str]:
-    """Serve ``work/<name>.duckdb`` with ``env`` (``AGENTTRAIL_*`` keys) on top of the bench's settings; its URL.
+def served(settings: Settings, bootstrap: str, work: Path, *, name: str, env: dict[str, str]) -> Iterator[Served]:
+    """Serve ``work/<name>.duckdb`` with ``env`` (``AGENTTRAIL_*`` keys) on top of the bench's settings, its
+    topics, key and DuckDB memory limit.
 
     Stopped with SIGTERM; its output is in ``work/<name>-serve.log``. Raises BenchError when it does not start.
     """
     assert settings.fingerprint_key is not None
+    db = work / f"{name}.duckdb"
+    memory = {f"{ENV_PREFIX}DUCKDB_MEMORY_LIMIT": settings.duckdb_memory_limit} if settings.duckdb_memory_limit else {}
     process_env = {k: v for k, v in os.environ.items() if not k.startswith(ENV_PREFIX)} | {
         f"{ENV_PREFIX}BOOTSTRAP": bootstrap, f"{ENV_PREFIX}TOPIC_PREFIX": settings.topic_prefix,
         f"{ENV_PREFIX}FINGERPRINT_KEY": settings.fingerprint_key.get_secret_value(),
-        f"{ENV_PREFIX}DB": str(work / f"{name}.duckdb"), **env,
+        f"{ENV_PREFIX}DB": str(db), **memory, **env,
     }
     log_path = work / f"{name}-serve.log"
     with log_path.open("w") as log:
@@ -41,7 +52,7 @@ def served(settings: Settings, bootstrap: str, work: Path, *, name: str, env: di
                 raise BenchError(f"`agenttrail serve` did not start for the {name} stage: "
                                  + log_path.read_text("utf-8")[-500:])
             time.sleep(0.1)
-        yield str(state["url"])
+        yield Served(str(state["url"]), process.pid, db)
     finally:
         process.send_signal(signal.SIGTERM)
         try:

@@ -41,7 +41,7 @@ def rebuild_command(ctx: click.Context, check_only: bool, batch_size: int | None
         raise StoreError(f"There is no database at {settings.db} to rebuild.")
     projections = default_projections(settings)
     size = batch_size or settings.batch_max_records
-    con = open_store(settings.db)
+    con = open_store(settings.db, memory_limit=settings.duckdb_memory_limit)
     try:
         [(total,)] = con.execute("SELECT count(*) FROM events").fetchall()
         started = time.perf_counter()

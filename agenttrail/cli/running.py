@@ -170,10 +170,18 @@ def broker(ctx: click.Context, port: int) -> None:
 @click.option("--scale-out-events", default=100_000, show_default=True, type=click.IntRange(0),
               help="Events on a six-partition topic stored by 1, 2 and 3 `agenttrail serve --shard` processes; "
                    "0 skips.")
+@click.option("--soak", is_flag=True, help="Instead of the stages: push --soak-events through the broker and "
+              "`agenttrail serve` with every projection, recording throughput and memory over time.")
+@click.option("--soak-events", default=10_000_000, show_default=True, type=click.IntRange(1),
+              help="Events the soak pushes through.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON instead of a table.")
 def bench(events: int, query_events: int, detection_events: int, revocation_trials: int, otlp_spans: int,
-          leak_trials: int, scale_out_events: int, as_json: bool) -> None:
+          leak_trials: int, scale_out_events: int, soak: bool, soak_events: int, as_json: bool) -> None:
     """Measure every stage on a private embedded broker and print the table.
+
+    With --soak, run the load and soak test instead: the server's memory must stay
+    within DuckDB's limit (AGENTTRAIL_DUCKDB_MEMORY_LIMIT, 1GB when unset) whatever the
+    event count.
 
     \b
     Examples:
@@ -185,9 +193,18 @@ def bench(events: int, query_events: int, detection_events: int, revocation_tria
       agenttrail bench --events 1000 --detection-events 0 --revocation-trials 0 --leak-trials 10   # stage (m)
       agenttrail bench --events 1000 --query-events 1000 --detection-events 0 --revocation-trials 0 \
           --otlp-spans 0 --leak-trials 0 --scale-out-events 200000   # stage (n): 1, 2 and 3 shards
+      agenttrail bench --soak --soak-events 1000000
+      AGENTTRAIL_DUCKDB_MEMORY_LIMIT=512MB agenttrail bench --soak --json > soak.json
     """
-    from agenttrail.bench import render_report, report_json, run_bench
+    from agenttrail.bench import render_report, render_soak, report_json, run_bench, run_soak_bench, soak_report_json
 
+    if soak:
+        machine, soaked = run_soak_bench(events=soak_events, console=err_console if as_json else console)
+        if as_json:
+            click.echo(soak_report_json(machine, soaked))
+        else:
+            render_soak(machine, soaked, console)
+        return
     report = run_bench(events=events, query_events=query_events, detection_events=detection_events,
                        revocation_trials=revocation_trials, otlp_spans=otlp_spans, leak_trials=leak_trials,
                        scale_out_events=scale_out_events, console=err_console if as_json else console)

@@ -13,9 +13,7 @@ unknown column or a type error is reported before the rule is ever loaded.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -26,6 +24,7 @@ from agenttrail.consumers.batch import EVENT_SCHEMA
 from agenttrail.consumers.policy.rules import Rule, RuleSet
 from agenttrail.consumers.scripts import run_script
 from agenttrail.consumers.store import open_store
+from agenttrail.sql_syntax import node_types, syntax_tree
 
 _FORBIDDEN = {"SUBQUERY", "TABLE_FUNCTION", "EXPRESSION_LIST", "JOIN", "SET_OPERATION_NODE", "CTE_NODE"}
 
@@ -40,19 +39,6 @@ def matching_query(rule: Rule) -> str:
     return ("SELECT * FROM (SELECT * FROM policy_events WHERE ($tenant = '*' OR tenant = $tenant) "
             "AND store_seq > $from_seq AND ($to_seq IS NULL OR store_seq < $to_seq)) "
             f"WHERE ({rule.when})")
-
-
-def _node_types(node: Any, found: set[tuple[str, str | None]]) -> set[tuple[str, str | None]]:
-    """Every (node type, table name) in DuckDB's JSON syntax tree."""
-    if isinstance(node, dict):
-        if isinstance(node.get("type"), str):
-            found.add((node["type"], node.get("table_name")))
-        for value in node.values():
-            _node_types(value, found)
-    elif isinstance(node, list):
-        for value in node:
-            _node_types(value, found)
-    return found
 
 
 def check_conditions(ruleset: RuleSet) -> None:
@@ -72,12 +58,11 @@ def _check(con: duckdb.DuckDBPyConnection, ruleset: RuleSet) -> None:
     build_policy_events(con, EVENT_SCHEMA.empty_table())
     for rule in ruleset.rules:
         probe = f"SELECT * FROM policy_events WHERE ({rule.when})"
-        [(serialized,)] = con.execute("SELECT json_serialize_sql(?::VARCHAR)", [probe]).fetchall()
-        parsed = json.loads(serialized)
+        parsed = syntax_tree(con, probe)
         if parsed.get("error") or len(parsed.get("statements", [])) != 1:
             reason = parsed.get("error_message") or "not a single expression"
             raise PolicyError(f"line {rule.line}: rule {rule.id!r}: `when` is not one SQL expression ({reason}).")
-        nodes = _node_types(parsed, set())
+        nodes = node_types(parsed)
         if any(kind in _FORBIDDEN or (kind == "BASE_TABLE" and table != "policy_events") for kind, table in nodes):
             raise PolicyError(f"line {rule.line}: rule {rule.id!r}: `when` may use the columns of policy_events "
                               "and functions, not subqueries, joins, other tables or table functions.")

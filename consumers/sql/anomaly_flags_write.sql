@@ -1,6 +1,9 @@
 -- This batch's hits (anomaly_hits) become flags. Hits of one kind and series belong to one episode while
--- each comes within gap_us of the one before (or of the series' latest flag, which they then extend);
--- a new episode raises a new flag, named by kind, series and its first event. All in store order.
+-- each comes within gap_us of the latest occurred_at before it (the series' latest flag's last_seen, or a
+-- hit stored earlier in this batch), extending that flag; a new episode raises a new flag, named by kind,
+-- series and its first event. All in store order. "Latest" is the running maximum, never merely the hit
+-- stored just before: a hit may have occurred earlier than one stored before it (late data), and the
+-- flags must not depend on whether the two shared a batch (a rebuild replays in other batches).
 
 CREATE OR REPLACE TEMP TABLE hit_episodes AS
 WITH latest AS (
@@ -11,7 +14,8 @@ WITH latest AS (
 ),
 ordered AS (
     SELECT h.*, l.open_flag,
-           coalesce(lag(h.occurred_at) OVER (PARTITION BY h.kind, h.series ORDER BY h.store_seq, h.summary),
+           greatest(max(h.occurred_at) OVER (PARTITION BY h.kind, h.series ORDER BY h.store_seq, h.summary
+                                             ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING),
                     l.last_seen) AS previous
     FROM anomaly_hits AS h
     LEFT JOIN latest AS l USING (kind, series)
@@ -41,11 +45,13 @@ WHERE episode > 0
 GROUP BY kind, series, episode;
 
 UPDATE anomaly_flags AS f
-SET last_seen = greatest(f.last_seen, u.last_seen), last_seq = u.last_seq, hits = f.hits + u.hits,
+SET first_seen = least(f.first_seen, u.first_seen), last_seen = greatest(f.last_seen, u.last_seen),
+    last_seq = u.last_seq, hits = f.hits + u.hits,
     score = greatest(f.score, u.score),
     severity = rank_severity(greatest(severity_rank(f.severity), u.severity_rank)),
     evidence_event_ids = first_twenty(list_concat(f.evidence_event_ids, u.evidence))
-FROM (SELECT open_flag, max(occurred_at) AS last_seen, max(store_seq) AS last_seq, count(*) AS hits,
+FROM (SELECT open_flag, min(occurred_at) AS first_seen, max(occurred_at) AS last_seen, max(store_seq) AS last_seq,
+             count(*) AS hits,
              max(score) AS score, max(severity_rank(severity)) AS severity_rank,
              flatten(list(evidence ORDER BY store_seq, summary)) AS evidence
       FROM hit_episodes WHERE episode = 0 GROUP BY open_flag) AS u
