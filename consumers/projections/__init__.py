@@ -23,11 +23,12 @@ from agenttrail.consumers.projections.control_history import ANOMALY_ACKS, BUDGE
 from agenttrail.consumers.projections.decisions import Decisions
 from agenttrail.consumers.projections.spend import Spend
 from agenttrail.consumers.projections.streams import StreamIntegrity
+from agenttrail.consumers.projections.subjects import Subjects
 
 
 def default_projections(settings: Settings) -> list[Projection]:
     """Every projection a materializer runs, in order; the sealer last, so it seals what the others saw."""
     return [
-        ChainsProjection(), StreamIntegrity(), TENANT_REGIONS, BUDGETS, BudgetAlerts(), Spend(),
+        ChainsProjection(), StreamIntegrity(), TENANT_REGIONS, BUDGETS, Subjects(settings), BudgetAlerts(), Spend(),
         Anomalies(settings.anomalies), ANOMALY_ACKS, LEAK_REPORTS, Decisions(), CheckpointSealer(settings),
     ]
