@@ -6,9 +6,9 @@
 SELECT
     e.tenant,
     e.actor_chain[hop.i + 1].kind AS delegator_kind,
-    e.actor_chain[hop.i + 1].id AS delegator_id,
+    unseal(e.actor_chain[hop.i + 1].id) AS delegator_id,
     e.actor_chain[hop.i].kind AS delegate_kind,
-    e.actor_chain[hop.i].id AS delegate_id,
+    unseal(e.actor_chain[hop.i].id) AS delegate_id,
     count(*) AS events,
     min(e.occurred_at) AS first_occurred_at,
     max(e.occurred_at) AS last_occurred_at

@@ -2,19 +2,22 @@
 -- An event counts when the principal is its principal (given as kind:id or id) or appears in its
 -- actor chain (RFC 8693 act: a delegator). actor_path runs from the outermost delegator to the agent
 -- that acted; a sub-agent shows up once per delegation path. credentials are the distinct token ids
--- (else fingerprints) used; spend is exact, per currency.
+-- (else fingerprints) used; spend is exact, per currency. A person's sealed id (schemas/sealing.py) is found by its
+-- value while their keys live, and reads as its value in actor_path.
 -- param principal: text required -- e.g. human:alice@acme.example, or just alice@acme.example
 -- param tenant: text -- tenant; omitted means every tenant
 WITH acting AS (
     SELECT
         *,
-        array_to_string(list_reverse(list_transform(actor_chain, lambda a: a.id)), ' → ') AS actor_path
+        array_to_string(list_reverse(list_transform(unseal_actors(actor_chain), lambda a: a.id)), ' → ') AS actor_path
     FROM events
     WHERE ($tenant::VARCHAR IS NULL OR tenant = $tenant::VARCHAR)
       AND (principal_id = $principal::VARCHAR
            OR principal_kind || ':' || principal_id = $principal::VARCHAR
            OR list_contains(list_transform(actor_chain, lambda a: a.id), $principal::VARCHAR)
-           OR list_contains(list_transform(actor_chain, lambda a: a.kind || ':' || a.id), $principal::VARCHAR))
+           OR list_contains(list_transform(actor_chain, lambda a: a.kind || ':' || a.id), $principal::VARCHAR)
+           OR list_has_any(list_append(list_transform(actor_chain, lambda a: a.id), principal_id),
+                           sealed_refs($principal::VARCHAR)))
 ),
 spend AS (
     SELECT tenant, agent_id, actor_path, map_from_entries(list((currency, amount) ORDER BY currency)) AS spend

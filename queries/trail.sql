@@ -16,7 +16,7 @@ SELECT
     outcome,
     cost_amount,
     cost_currency,
-    principal_kind || ':' || principal_id AS principal,
+    principal_kind || ':' || unseal(principal_id) AS principal,
     CASE WHEN resource_id IS NOT NULL THEN resource_kind || ':' || resource_id END AS resource,
     event_id
 FROM events

@@ -9,6 +9,10 @@ erasure deletes the rows of the keys it destroys; ``unseal()`` then reads
 "[erased]"). It also records the subject digest of every ``principal:P`` budget scope
 (``principal_scopes``), by which ``principal_in_scope()`` counts a person's spend under
 each of their keys, erased or not, without keeping who they are anywhere but there.
+
+Both tables are caches keyed by what they hold (a reference, a scope), not views of the
+store order: ``tables`` is empty, so a rebuild neither clears nor replays them, and needs
+no fingerprint key to run.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ _VALUES = pa.schema([("ref", pa.string()), ("key_id", pa.string()), ("kind", pa.
 
 class Subjects:
     name = "subjects"
-    tables = ("sealed_values", "principal_scopes")
+    tables: tuple[str, ...] = ()
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
