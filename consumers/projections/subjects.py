@@ -12,7 +12,8 @@ each of their keys, erased or not, without keeping who they are anywhere but the
 
 Both tables are caches keyed by what they hold (a reference, a scope), not views of the
 store order: ``tables`` is empty, so a rebuild neither clears nor replays them, and needs
-no fingerprint key to run.
+no fingerprint key to run. Without that key (an auditor restoring an archive to verify
+it) nothing is unsealed: personal values read "[sealed]", all else is the same.
 """
 
 from __future__ import annotations
@@ -45,12 +46,13 @@ class Subjects:
 
     @property
     def keys(self) -> SubjectKeys:
-        """Derived when first needed (ConfigError without AGENTTRAIL_FINGERPRINT_KEY)."""
         if self._derived is None:
             self._derived = SubjectKeys(self._settings.fingerprint_key, self._settings.fingerprint_key_id)
         return self._derived
 
     def apply(self, batch: Batch, tx: duckdb.DuckDBPyConnection) -> None:
+        if self._settings.fingerprint_key is None:
+            return
         if batch.control.num_rows or not self._scopes_checked:
             self._record_scopes(tx)
             self._scopes_checked = True
