@@ -79,7 +79,8 @@ def test_a_version_2_store_migrates_through_every_later_step_in_order(tmp_path: 
     result = agenttrail("--db", str(db), "migrate", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     said = " ".join(result.stdout.split())
-    assert f"from schema version 2 to {SCHEMA_VERSION} (novelty_first_times, spike_origins, leak_cascade" in said
+    assert (f"from schema version 2 to {SCHEMA_VERSION} (novelty_first_times, spike_origins, leak_cascade, "
+            "sealed_subjects") in said
     with duckdb.connect(str(db), read_only=True) as con:
         columns = {row[0] for row in con.execute("SELECT column_name FROM duckdb_columns() "
                                                  "WHERE table_name = 'anomaly_seen'").fetchall()}
@@ -101,8 +102,8 @@ def test_a_version_3_store_rebuilds_its_spike_state_per_origin(tmp_path: Path) -
     result = agenttrail("--db", str(db), "migrate", cwd=tmp_path, env=env)
     assert result.returncode == 0, result.stderr
     said = " ".join(result.stdout.split())
-    assert (f"from schema version 3 to {SCHEMA_VERSION} (spike_origins, leak_cascade, rebuilt the projections "
-            "from 30 events)") in said
+    assert (f"from schema version 3 to {SCHEMA_VERSION} (spike_origins, leak_cascade, sealed_subjects, rebuilt the "
+            "projections from 30 events)") in said
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM anomaly_series WHERE series = 'acme/bot'").fetchall() == [(0,)]
         assert "first_bucket" not in {row[0] for row in con.execute(
