@@ -171,7 +171,8 @@ class Removed:
         for run in self.runs:
             con.execute(sql("insert_retention_run"), asdict(run))
         for event in self.events:
-            con.execute(sql("insert_retention_removed"), {**event, "checkpoint_id": checkpoint_id})
+            fields = {name: event[name] for name in ("run_id", "tenant", "store_seq", "event_id")}
+            con.execute(sql("insert_retention_removed"), {**fields, "checkpoint_id": checkpoint_id})
 
 
 def _load(con: duckdb.DuckDBPyConnection, checkpoint: Checkpoint, rows: pa.Table, removed: Removed,

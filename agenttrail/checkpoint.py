@@ -85,7 +85,7 @@ class RetentionRun(SignedStatement):
     tenant: str
     checkpoint_id: int
     store_seq: int
-    days: int
+    days: str
     cutoff: str
     removed: int
     first_removed_seq: int | None

@@ -237,10 +237,11 @@ class SubjectErased(ControlPayload):
 
 
 class RetentionSet(ControlPayload):
-    """How long the tenant's events are kept: a retention run removes those received more than ``days`` before it."""
+    """How long the tenant's events are kept: a retention run removes those received more than ``days`` before it
+    (fractions of a day allowed: 0.5 is twelve hours)."""
 
     kind: ClassVar[str] = "retention.set"
-    days: int = Field(ge=1, le=36_500)
+    days: Decimal = Field(gt=0, le=36_500, max_digits=12, decimal_places=6)
 
 
 class RetentionCleared(ControlPayload):

@@ -66,10 +66,10 @@ def retention() -> None:
 
 @retention.command("set")
 @click.option("--tenant", required=True, help="The tenant.")
-@click.option("--days", type=int, required=True, help="Keep its events this many days after they are received.")
+@click.option("--days", required=True, help="Keep its events this many days after they are received (0.5: 12 hours).")
 @change_options
 @click.pass_context
-def retention_set(ctx: click.Context, tenant: str, days: int, actor: str, reason: str | None, **options: Any) -> None:
+def retention_set(ctx: click.Context, tenant: str, days: str, actor: str, reason: str | None, **options: Any) -> None:
     """Keep TENANT's events DAYS days.
 
     \b

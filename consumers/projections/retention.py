@@ -30,6 +30,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from itertools import groupby
 from operator import itemgetter
 from typing import Any
@@ -74,9 +75,9 @@ class Retention:
             assert span is not None  # the run itself is in the batch
             self._copy_baseline(tx, span[1] + 1)
 
-    def _remove(self, tx: duckdb.DuckDBPyConnection, run: dict[str, Any], tenant: str, days: int) -> int:
+    def _remove(self, tx: duckdb.DuckDBPyConnection, run: dict[str, Any], tenant: str, days: Decimal) -> int:
         """Remove one tenant's due events for one run, signing what went from each checkpoint; returns how many."""
-        cutoff = run["received_at"] - timedelta(days=days)
+        cutoff = run["received_at"] - timedelta(seconds=float(days * 86_400))
         due = tx.execute(sql("retention_due"), {"tenant": tenant, "cutoff": cutoff}).fetchall()
         if not due:
             return 0
@@ -89,8 +90,9 @@ class Retention:
             leaves = [(seq, event_id, leaf) for _, seq, event_id, leaf in removed]
             record = RetentionRun.seal(
                 self._sealer.signer, run_id=run["event_id"], tenant=tenant, checkpoint_id=checkpoint_id,
-                store_seq=run["store_seq"], days=days, cutoff=cutoff.isoformat(timespec="microseconds"),
-                removed=len(leaves), first_removed_seq=leaves[0][0], last_removed_seq=leaves[-1][0],
+                store_seq=run["store_seq"], days=f"{days.normalize():f}",
+                cutoff=cutoff.isoformat(timespec="microseconds"), removed=len(leaves),
+                first_removed_seq=leaves[0][0], last_removed_seq=leaves[-1][0],
                 removed_digest=removed_digest(leaves), ran_at=ran_at)
             tx.execute(sql("insert_retention_run"), asdict(record))
         log.info("retention run %s removed %d event(s) of %s received before %s", run["event_id"], len(due),

@@ -2,7 +2,7 @@
 CREATE OR REPLACE TEMP TABLE retention_changes AS
 SELECT
     tenant,
-    CASE WHEN kind = 'retention.set' THEN CAST(json_extract(payload, '$.days') AS INTEGER) END AS days,
+    CASE WHEN kind = 'retention.set' THEN CAST(json_extract_string(payload, '$.days') AS DECIMAL(12, 6)) END AS days,
     store_seq AS valid_from_seq,
     lead(store_seq) OVER (PARTITION BY tenant ORDER BY store_seq) AS valid_to_seq,
     received_at AS valid_from,

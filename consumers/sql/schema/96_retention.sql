@@ -6,7 +6,7 @@
 -- days NULL: kept without limit.
 CREATE TABLE IF NOT EXISTS retention_periods (
     tenant           VARCHAR NOT NULL,
-    days             INTEGER,
+    days             DECIMAL(12, 6),
     valid_from_seq   BIGINT NOT NULL,
     valid_to_seq     BIGINT,
     valid_from       TIMESTAMPTZ NOT NULL,
@@ -25,7 +25,7 @@ CREATE TABLE IF NOT EXISTS retention_runs (
     tenant            VARCHAR NOT NULL,
     checkpoint_id     BIGINT NOT NULL,
     store_seq         BIGINT NOT NULL,   -- the run's place in the store order
-    days              INTEGER NOT NULL,
+    days              VARCHAR NOT NULL,  -- the period, as the decimal text of its days
     cutoff            VARCHAR NOT NULL,  -- ISO time: events received before it were removed
     removed           BIGINT NOT NULL,
     first_removed_seq BIGINT,
