@@ -102,6 +102,11 @@ class Keyring:
                 with self._lock:
                     self._queued.discard(subject_key_codec().decode(value)["key_id"])
 
+    def knows(self, tenant: str, subject: str) -> bool:
+        """Whether this emitter holds a key for ``subject`` (``human:ID``) in ``tenant``."""
+        with self._lock:
+            return (tenant, subject) in self._by_subject
+
     def forget(self, digest: str, tenant: str = "*") -> int:
         """Drop the keys of the subject with ``digest`` (in ``tenant``, or every tenant); returns how many."""
         with self._lock:
