@@ -133,6 +133,7 @@ class BenchReport:
     otlp: dict[str, Any] | None  # (l) OTLP spans through `agenttrail serve`; None when skipped
     leak_cascade: dict[str, Any] | None  # (m) leak report -> whole tree revoked, through serve; None when skipped
     blast_radius: dict[str, Any]  # (m) the blast radius report over query_events stored events
+    privacy: dict[str, Any]  # (n) sealing in the SDK, a retention run over (f)'s store, verify after it
     seconds: float
     measures: list[Measure] = field(default_factory=list)
 
