@@ -62,20 +62,22 @@ class Keyring:
             if not is_ref(principal["id"]):
                 ref, record = owner.seal(ID, principal["id"])
                 sealed["principal"] = {"kind": principal["kind"], "id": ref, "sealed": record}
-        actors = []
-        for actor in event["actor_chain"]:
-            key = self._key_for(tenant, actor["kind"], actor["id"])
-            if key is not None:
-                used.append(key.key_id)
-                if not is_ref(actor["id"]):
-                    ref, record = key.seal(ID, actor["id"])
-                    actor = {"kind": actor["kind"], "id": ref, "sealed": record}
-            actors.append(actor)
-        sealed["actor_chain"] = actors
+        if any(actor["kind"] in SUBJECT_KINDS for actor in event["actor_chain"]):
+            sealed["actor_chain"] = [self._sealed_actor(tenant, actor, used) for actor in event["actor_chain"]]
         address = event.get("source_address")
         if owner is not None and address is not None and not is_ref(address):
             sealed["source_address"], sealed["source_address_sealed"] = owner.seal(ADDRESS, address)
         return sealed, used
+
+    def _sealed_actor(self, tenant: str, actor: dict[str, Any], used: list[str]) -> dict[str, Any]:
+        key = self._key_for(tenant, actor["kind"], actor["id"])
+        if key is None:
+            return actor
+        used.append(key.key_id)
+        if is_ref(actor["id"]):
+            return actor
+        ref, record = key.seal(ID, actor["id"])
+        return {"kind": actor["kind"], "id": ref, "sealed": record}
 
     def records_for(self, key_ids: list[str], *, own_producer: bool = False) -> list[Record]:
         """The key records to send ahead of an event sealed under ``key_ids``.
@@ -123,10 +125,13 @@ class Keyring:
         """The key a subject's values are sealed under (made now the first time); None for non-people."""
         if kind not in SUBJECT_KINDS:
             return None
+        if is_ref(ident):
+            return self._by_id.get(key_id_of(ident))
+        subject = f"{kind}:{ident}"
+        key = self._by_subject.get((tenant, subject))  # a read needs no lock; making a key does
+        if key is not None:
+            return key
         with self._lock:
-            if is_ref(ident):
-                return self._by_id.get(key_id_of(ident))
-            subject = f"{kind}:{ident}"
             key = self._by_subject.get((tenant, subject))
             if key is None:
                 key, digest = DataKey.new(subject), self.keys.digest(subject)

@@ -17,7 +17,7 @@ chain, and the source address of an action taken for a human. Each subject
 Destroying every copy of a subject's DEKs erases the values; the bytes, their
 hashes and every proof stay exactly as they are. A value is encrypted once per
 key (the nonce and ciphertext are kept for its next use), so sealing costs the
-SDK's sender a dictionary lookup per event; binding a ciphertext to one event is
+SDK's sender a few dictionary lookups per event; binding a ciphertext to one event is
 the hash chain's and the checkpoints' job, not the cipher's.
 
 Keys travel wrapped (AES-256-GCM) under a key-encryption key derived with HKDF

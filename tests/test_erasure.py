@@ -94,6 +94,10 @@ def test_an_erased_person_reads_erased_in_every_view_while_verify_and_their_proo
 
     erase = {"subject": f"human:{ALICE}", "reason": "GDPR art. 17, request 4711"}
     assert httpx.post(f"{server.url}/v1/erase", json=erase).status_code == 401, "the admin token only"
+    for kind, payload in (("retention.set", {"days": 30}), ("retention.run", {})):
+        change = {"tenant": "globex", "actor": "human:dpo", "reason": "DPA", "payload": payload}
+        assert httpx.post(f"{server.url}/v1/control/{kind}", json=change).status_code == 401, kind
+        assert httpx.post(f"{server.url}/v1/control/{kind}", json=change, headers=server.admin).status_code == 202
     naming = httpx.post(f"{server.url}/v1/erase", json={**erase, "reason": f"{ALICE} asked"}, headers=server.admin)
     assert naming.status_code == 400 and "names the person" in naming.text
     accepted = httpx.post(f"{server.url}/v1/erase", json=erase, headers=server.admin)

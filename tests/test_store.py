@@ -118,3 +118,23 @@ def test_serve_migrates_an_older_store_before_it_starts(serve_factory: ServeFact
     assert (tmp_path / "agenttrail.duckdb.v1.backup").exists()
     server.stop()
     assert version(tmp_path / "agenttrail.duckdb") == str(SCHEMA_VERSION)
+
+
+def test_a_version_5_store_migrates_by_sealed_subjects_alone_and_keeps_its_events_readable(tmp_path: Path) -> None:
+    db = tmp_path / "agenttrail.duckdb"
+    con = open_store(db)
+    con.register("old_events", pa.Table.from_pylist([event("e000", store_seq=1)], schema=EVENT_SCHEMA))
+    con.execute("INSERT INTO events SELECT * FROM old_events")
+    for table in ("subject_keys", "sealed_values", "principal_scopes", "erasures", "retention_periods",
+                  "retention_runs", "retention_removed"):
+        con.execute(f"DROP TABLE {table}")
+    con.execute("UPDATE store_meta SET value = '5' WHERE key = 'schema_version'")
+    con.close()
+    env = {"AGENTTRAIL_FINGERPRINT_KEY": FINGERPRINT_KEY, "PATH": "/usr/bin:/bin"}
+    result = agenttrail("--db", str(db), "migrate", cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stderr
+    assert f"from schema version 5 to {SCHEMA_VERSION} (sealed_subjects)" in " ".join(result.stdout.split())
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT unseal(principal_id) FROM events").fetchall() == [("alice",)], \
+            "an event from before sealing keeps its id in the clear"
+        assert con.execute("SELECT count(*) FROM subject_keys").fetchall() == [(0,)]

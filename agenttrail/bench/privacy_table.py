@@ -14,8 +14,8 @@ def privacy_rows(privacy: dict[str, Any]) -> list[Measure]:
     return [
         Measure(STAGE, f"SDK sender: seal a person's id and address + encode, {p['seal_events']:,} events",
                 p["seal_and_encode_us"], "µs/ev", note=f"encode alone {p['encode_us']:,.1f} µs/ev"),
-        Measure(STAGE, f"retention run: remove {p['removed']:,} of {p['stored']:,} sealed events (one tenant), "
-                       "sign, copy the rebuild baseline", p["retention_run_s"], "s"),
+        Measure(STAGE, f"retention run: remove one tenant's {p['removed']:,} of {p['stored']:,} stored events, "
+                       "sign a statement per checkpoint, copy the rebuild baseline", p["retention_run_s"], "s"),
         Measure(STAGE, f"verify after it, {p['verify_after_events']:,} events left", p["verify_after_per_s"], "ev/s",
                 note="clean: the removed rows are the run's signed fact"),
     ]
