@@ -4,11 +4,16 @@
 -- param tenant: text -- tenant; omitted means every tenant
 -- param since: timestamp -- earliest occurred_at, inclusive (30m, 2h, 7d or an ISO date)
 -- param limit: int = 1000 -- maximum rows
-SELECT * EXCLUDE (raw) REPLACE (unseal(principal_id) AS principal_id, unseal_actors(actor_chain) AS actor_chain,
-                               unseal(source_address) AS source_address)
-FROM events
-WHERE ($after::BIGINT IS NULL OR store_seq > $after::BIGINT)
-  AND ($tenant::VARCHAR IS NULL OR tenant = $tenant::VARCHAR)
-  AND ($since::TIMESTAMPTZ IS NULL OR occurred_at >= $since::TIMESTAMPTZ)
+WITH chunk AS (
+    SELECT * EXCLUDE (raw)
+    FROM events
+    WHERE ($after::BIGINT IS NULL OR store_seq > $after::BIGINT)
+      AND ($tenant::VARCHAR IS NULL OR tenant = $tenant::VARCHAR)
+      AND ($since::TIMESTAMPTZ IS NULL OR occurred_at >= $since::TIMESTAMPTZ)
+    ORDER BY store_seq
+    LIMIT $limit::BIGINT
+)
+SELECT * REPLACE (unseal(principal_id) AS principal_id, unseal_actors(actor_chain) AS actor_chain,
+                  unseal(source_address) AS source_address)
+FROM chunk
 ORDER BY store_seq
-LIMIT $limit::BIGINT

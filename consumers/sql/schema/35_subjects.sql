@@ -65,6 +65,10 @@ CREATE OR REPLACE MACRO unseal_actors(chain) AS
     coalesce((SELECT list({'kind': a.kind, 'id': unseal(a.id)} ORDER BY i)
               FROM (SELECT unnest(chain) AS a, generate_subscripts(chain, 1) AS i)), []);
 
+-- A list of ids with every sealed one read as unseal() reads it.
+CREATE OR REPLACE MACRO unseal_ids(ids) AS
+    coalesce((SELECT list(unseal(x) ORDER BY i) FROM (SELECT unnest(ids) AS x, generate_subscripts(ids, 1) AS i)), []);
+
 -- The sealed references of a person's id (given as human:ID or ID) while their keys live: what a filter on a
 -- principal or actor matches besides the id in the clear.
 CREATE OR REPLACE MACRO sealed_refs(person) AS
