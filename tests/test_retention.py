@@ -112,6 +112,8 @@ def test_a_retention_run_removes_old_events_and_verify_reports_it_as_a_fact_whil
     back = cli_run(restored, "restore", str(archive), "--public-key", str(public_key(settings)))
     assert back.exit_code == 0, back.output
     assert query(restored, "SELECT count(*) FROM events") == [(6,)]
+    assert {name for (name,) in query(restored, "SELECT unseal(principal_id) FROM events")} == {"new", "keeper"}, \
+        "the archive's keys file opens the restored events' sealed ids"
     assert cli_run(restored, "verify", "--public-key", str(public_key(settings))).exit_code == 0
 
 
