@@ -94,7 +94,8 @@ def retention_clear(ctx: click.Context, tenant: str, actor: str, reason: str | N
 
 
 @retention.command("run")
-@click.option("--tenant", default="*", show_default=True, help="Only this tenant (* for every one with a period).")
+@click.option("--tenant", default=EVERY_TENANT, show_default=True,
+              help="Only this tenant (* for every one with a period).")
 @change_options
 @click.pass_context
 def retention_run(ctx: click.Context, tenant: str, actor: str, reason: str | None, **options: Any) -> None:
