@@ -271,7 +271,7 @@ class Materializer:
         control, control_rejected = control_rows(batch.control, control_codec(), batch.received_at,
                                                  self._next_seq + decoded.events.num_rows, self._skew)
         quarantined.extend(control_rejected)
-        keys, keys_rejected = key_rows(batch.keys, self.subject_keys, batch.received_at, self._next_seq) \
+        keys, keys_rejected = key_rows(batch.keys, self.subject_keys, batch.received_at) \
             if batch.keys else (KEYS_SCHEMA.empty_table(), [])
         quarantined.extend(keys_rejected)
         tx = self.con

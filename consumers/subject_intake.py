@@ -22,6 +22,7 @@ import pyarrow as pa
 
 from agenttrail._exceptions import DecodeError, SealingError
 from agenttrail.consumers.intake import Rejection, quarantine_row
+from agenttrail.consumers.scripts import run_script
 from agenttrail.consumers.store import sql
 from agenttrail.schemas.codec import erasure_codec, subject_key_codec
 from agenttrail.schemas.sealing import SubjectKeys
@@ -29,13 +30,13 @@ from agenttrail.schemas.sealing import SubjectKeys
 KEYS_SCHEMA = pa.schema([
     ("key_id", pa.string()), ("tenant", pa.string()), ("subject_digest", pa.string()),
     ("created_at", pa.timestamp("us", tz="UTC")), ("received_at", pa.timestamp("us", tz="UTC")),
-    ("usable_from_seq", pa.int64()), ("kek_id", pa.string()), ("wrapped", pa.binary()),
+    ("kek_id", pa.string()), ("wrapped", pa.binary()),
     ("kafka_topic", pa.string()), ("kafka_partition", pa.int32()), ("kafka_offset", pa.int64()),
 ])
 
 
-def key_rows(records: Sequence[Any], keys: SubjectKeys, received_at: datetime,
-             usable_from_seq: int) -> tuple[pa.Table, list[dict[str, Any]]]:
+def key_rows(records: Sequence[Any], keys: SubjectKeys,
+             received_at: datetime) -> tuple[pa.Table, list[dict[str, Any]]]:
     """``subject_keys`` rows for the batch's key records, and quarantine rows for those that do not open."""
     rows, quarantined = [], []
     for record in records:
@@ -47,8 +48,7 @@ def key_rows(records: Sequence[Any], keys: SubjectKeys, received_at: datetime,
             quarantined.append(quarantine_row(Rejection("invalid", f"subject key: {exc}"), record.value, *where))
             continue
         rows.append({**key, "subject_digest": keys.digest(subject), "received_at": received_at,
-                     "usable_from_seq": usable_from_seq, "kafka_topic": record.topic,
-                     "kafka_partition": record.partition, "kafka_offset": record.offset})
+                     "kafka_topic": record.topic, "kafka_partition": record.partition, "kafka_offset": record.offset})
     return pa.Table.from_pylist(rows, schema=KEYS_SCHEMA), quarantined
 
 
@@ -57,11 +57,7 @@ def store_keys_and_erasures(tx: duckdb.DuckDBPyConnection, keys: pa.Table, contr
     """Store the batch's keys, apply its erasures (and earlier ones to keys that arrive late); returns the
     outbox records announcing the batch's erasures."""
     if keys.num_rows:
-        tx.register("batch_keys", keys)
-        try:
-            tx.execute(sql("insert_subject_keys")).fetchall()
-        finally:
-            tx.unregister("batch_keys")
+        run_script(tx, "insert_subject_keys", batch_keys=keys)
     erased: list[tuple[str, str, str, datetime]] = []
     if control.num_rows and "subject.erase" in control.column("kind").to_pylist():
         tx.register("batch_control", control)

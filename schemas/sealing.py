@@ -34,7 +34,6 @@ import hashlib
 import hmac
 import json
 import os
-import re
 import secrets
 from dataclasses import dataclass, field
 from typing import Any
@@ -48,10 +47,8 @@ from pydantic import SecretStr
 from agenttrail._exceptions import ConfigError, SealingError
 
 REF_PREFIX = "sealed:"
-REF_PATTERN = re.compile(r"^sealed:[0-9a-f]{24}:[0-9a-f]{32}$")
 SUBJECT_KINDS = ("human",)  # whose ids are personal data; agents and services are not people
 ID, ADDRESS = "id", "address"  # the kinds of sealed value: an id (principal or actor), a source address
-ERASED = "[erased]"  # what every view shows for a value whose key was destroyed
 
 
 def is_ref(value: str | None) -> bool:

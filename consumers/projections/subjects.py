@@ -27,6 +27,7 @@ import pyarrow.compute as pc
 from agenttrail._exceptions import SealingError
 from agenttrail.config import Settings
 from agenttrail.consumers.batch import Batch
+from agenttrail.consumers.scripts import run_script
 from agenttrail.consumers.store import sql
 from agenttrail.schemas.codec import default_codec
 from agenttrail.schemas.sealing import REF_PREFIX, DataKey, SubjectKeys, key_id_of, sealed_values, subject_of
@@ -91,11 +92,7 @@ class Subjects:
         if found:
             values = pa.Table.from_pylist([{"ref": ref, "key_id": key_id_of(ref), "kind": kind, "value": value}
                                            for ref, (kind, value) in found.items()], schema=_VALUES)
-            tx.register("batch_values", values)
-            try:
-                tx.execute(sql("insert_sealed_values")).fetchall()
-            finally:
-                tx.unregister("batch_values")
+            run_script(tx, "insert_sealed_values", batch_values=values)
 
     def _live_keys(self, tx: duckdb.DuckDBPyConnection, key_ids: set[str]) -> dict[str, DataKey]:
         rows = tx.execute(sql("live_subject_keys"), {"keys": sorted(key_ids)}).fetchall()

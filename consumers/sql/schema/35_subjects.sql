@@ -6,14 +6,12 @@
 -- fingerprint key) is set to NULL when the subject is erased; the row stays, so a view can say "[erased]" and a
 -- principal's budget keeps counting the spend sealed under it, by subject_digest (the subject's HMAC under a key
 -- derived from the same secret: it never leaves this table, and names no one without that secret).
--- usable_from_seq: the first store_seq of the batch that stored it (a key is stored before the events it seals).
 CREATE TABLE IF NOT EXISTS subject_keys (
     key_id          VARCHAR PRIMARY KEY,
     tenant          VARCHAR NOT NULL,
     subject_digest  VARCHAR NOT NULL,
     created_at      TIMESTAMPTZ NOT NULL,
     received_at     TIMESTAMPTZ NOT NULL,
-    usable_from_seq BIGINT NOT NULL,
     kek_id          VARCHAR NOT NULL,
     wrapped         BLOB,
     erased_by       VARCHAR,
