@@ -78,11 +78,11 @@ def _replay(con: duckdb.DuckDBPyConnection, projections: Sequence[Projection], b
     start = _baseline_start(con)
     copied = {name for (name,) in con.execute(sql("baseline_tables")).fetchall()} if start else set()
     for projection in projections:
-        for table in projection.tables:
+        for table in map(checked_table, projection.tables):
             # Table names come from the projection's code, never from input; checked to be plain names.
-            con.execute(f"DELETE FROM {checked_table(table)}")
+            con.execute(f"DELETE FROM {table}")
             if table in copied:
-                con.execute(f"INSERT INTO {checked_table(table)} BY NAME SELECT * FROM retention_baseline.{table}")
+                con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM retention_baseline.{table}")
     replayed = 0
     for events, control in _pages(con, batch_size, after=start - 1):
         last = events if events.num_rows else control
