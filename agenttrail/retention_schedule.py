@@ -46,7 +46,7 @@ class RetentionSchedule:
     def run_if_due(self) -> bool:
         """Publish a run when one is due; True when it did."""
         with self._cursor() as cursor:
-            [(due,)] = cursor.execute(sql.text("retention_due"), {"now": datetime.now(UTC)}).fetchall()
+            [(due,)] = cursor.execute(sql.text("retention_pending"), {"now": datetime.now(UTC)}).fetchall()
         if due:
             publish_control(self.settings, self.bootstrap, "*", RetentionRun(), actor="service:agenttrail",
                             via="serve", reason="scheduled")

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import httpx
 from click.testing import CliRunner, Result
 
 from agenttrail.cli import cli
@@ -23,8 +24,18 @@ from agenttrail.consumers.materializer import Materializer
 from agenttrail.consumers.projections.checkpoints import CheckpointSealer
 from agenttrail.consumers.store import open_store
 from agenttrail.producers.control import publish_control
+from agenttrail.producers.trail import connect
 from agenttrail.schemas.control import RetentionRun, RetentionSet
-from tests.fixtures import FINGERPRINT_KEY, SettingsFactory, TrailFactory, materialize, stored_count
+from tests.fixtures import (
+    FINGERPRINT_KEY,
+    ServeFactory,
+    SettingsFactory,
+    TrailFactory,
+    client_settings,
+    materialize,
+    stored_count,
+    wait_for,
+)
 
 PERIOD = Decimal("0.00007")  # acme's retention period in this test, in days as the contract takes it: 6.048 s
 PERIOD_S = float(PERIOD * 86_400)
@@ -165,3 +176,26 @@ def public_key(settings: Settings) -> Path:
         exported = cli_run(settings, "keys", "export")
         path.write_text(exported.stdout)
     return path
+
+
+def test_serve_runs_retention_by_itself_once_events_are_past_their_period(serve_factory: ServeFactory) -> None:
+    server = serve_factory(AGENTTRAIL_RETENTION_INTERVAL_S="0.5", AGENTTRAIL_CHECKPOINT_IDLE_S="0.2")
+    trail = connect(tenant="acme", agent_id="bot-acme", agent_version="1.0.0", region="eu-west-1",
+                    principal="human:old", settings=client_settings(server))
+    for i in range(3):
+        with trail.action("tool.call", f"old-{i}"):
+            pass
+    trail.close(10)
+
+    def sql(statement: str) -> list[dict[str, Any]]:
+        response = httpx.get(f"{server.url}/v1/sql", params={"q": statement}, timeout=30)
+        assert response.status_code == 200, response.text
+        return list(response.json())
+
+    wait_for(lambda: sql("SELECT count(*) AS n FROM events")[0]["n"] == 3, "three events stored")
+    period = {"tenant": "acme", "actor": "human:dpo", "reason": "DPA", "payload": {"days": "0.00001"}}
+    assert httpx.post(f"{server.url}/v1/control/retention.set", json=period, headers=server.admin).status_code == 202
+    wait_for(lambda: sql("SELECT count(*) AS n FROM events")[0]["n"] == 0, "serve's own retention run", timeout=60)
+    runs = sql("SELECT actor_kind || ':' || actor_id AS actor, via, reason FROM control_events "
+               "WHERE kind = 'retention.run'")
+    assert runs and all(run == {"actor": "service:agenttrail", "via": "serve", "reason": "scheduled"} for run in runs)
