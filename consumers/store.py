@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 from agenttrail._exceptions import StoreError, StoreLockedError, StoreOutdatedError
 from agenttrail.runtime import process_name
 
-SCHEMA_VERSION = 5  # consumers/migrations.py has a step to here from every earlier one
+SCHEMA_VERSION = 6  # consumers/migrations.py has a step to here from every earlier one
 _LOCK_PID = re.compile(r"\(PID (\d+)\)")
 
 
