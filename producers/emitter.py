@@ -67,6 +67,7 @@ class Refusal:
 class EmitterStats:
     submitted: int = 0
     acked: int = 0
+    keys_acked: int = 0  # subject key records Kafka acknowledged (sent ahead of a person's first sealed event)
     spooled: int = 0
     refused: int = 0
     dropped: int = 0
@@ -180,7 +181,7 @@ class Emitter:
                 f"The audit log at {self.bootstrap} did not acknowledge the event in {timeout:g} s, "
                 "so this action was not run; retry when the broker is back."
             )
-        self.keyring.acknowledged(records)
+        self._acknowledged(records)
         self.stats.submitted += 1
         self.stats.acked += 1
 
@@ -347,11 +348,16 @@ class Emitter:
         self.stats.send_seconds += time.perf_counter() - started
         failed = [record for record, ok in zip(records, acked, strict=True) if not ok]
         self._unreachable = bool(failed)
-        self.keyring.acknowledged([record for record, ok in zip(records, acked, strict=True) if ok])
+        self._acknowledged([record for record, ok in zip(records, acked, strict=True) if ok])
         if failed:
             log.warning("broker %s did not ack %d event(s); spooling them", self.bootstrap, len(failed))
             self._drop_producer()
         return failed
+
+    def _acknowledged(self, records: list[Record]) -> None:
+        """Kafka acknowledged ``records``: their key records need never go again, and are counted."""
+        self.keyring.acknowledged(records)
+        self.stats.keys_acked += len(records) - _events(records)
 
     # -- the producer, recreated after an outage -------------------------------------------------
 

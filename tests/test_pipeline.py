@@ -156,7 +156,7 @@ def test_an_event_of_exactly_max_event_bytes_is_stored_and_one_byte_more_is_refu
 ) -> None:
     """At the default limit, through the real broker: the boundary is exact, and the refusal is on the trail."""
     refusals: list[Refusal] = []
-    trail = trail_factory(on_refused=refusals.append)
+    trail = trail_factory(on_refused=refusals.append, principal="service:batch")  # no person's id sealed in
     limit = settings.max_event_bytes
     with trail.action("tool.call", "first"):  # seq 0: the events below carry a prev_hash, as they will when sent
         pass
