@@ -111,7 +111,7 @@ def _produce_again(settings: Settings, bootstrap: str, *, first: int, last: int)
     consumer.assign(parts)
     for part in parts:
         consumer.seek(part, first)
-    copies: list[tuple[bytes, bytes]] = []
+    copies: list[tuple[bytes | None, bytes | None]] = []
     for _ in range(100):
         for records in consumer.poll(timeout_ms=200).values():
             copies += [(r.key, r.value) for r in records if first <= r.offset < last]
