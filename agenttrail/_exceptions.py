@@ -20,6 +20,7 @@ no foreign exception type leaks through the public API.
     ├── DecodeError                  bytes on the topic are not an event we can read
     │   └── UnknownSchemaError       single-object fingerprint we have no schema for
     ├── AuditUnavailableError        fail_closed: the action cannot be recorded, so it must not run
+    ├── SealingError                 a sealed personal value or subject key does not open (another key, or forged)
     ├── PolicyError                  a policy rule file is malformed or a condition is not allowed (names the line)
     ├── LeakReportError              a leak report cannot be accepted as sent (malformed, or exposed in the future)
     │   └── LeakSignatureError       its signature is missing, or does not verify with a trusted key
@@ -102,6 +103,10 @@ class UnknownSchemaError(DecodeError):
 
 
 class AuditUnavailableError(AgentTrailError):
+    pass
+
+
+class SealingError(AgentTrailError):
     pass
 
 

@@ -40,6 +40,7 @@ from agenttrail.console.sessions import Sessions
 from agenttrail.consumers.policy import backtest, parse_rules
 from agenttrail.enforcement_api import Changes, enforcement_router
 from agenttrail.enforcement_state import EnforcementState
+from agenttrail.erasure_api import Erasure, erasure_router
 from agenttrail.health import HealthMonitor
 from agenttrail.health_api import health_router
 from agenttrail.leak_api import LeakOptions, leak_router
@@ -90,7 +91,8 @@ def create_app(cursor_factory: Callable[[], duckdb.DuckDBPyConnection], *, calle
                materializer_error: Callable[[], BaseException | None] = lambda: None,
                recorder: AccessRecorder | None = None,
                public_key: Callable[[], Ed25519PublicKey] | None = None,
-               leaks: LeakOptions | None = None, routers: Sequence[APIRouter] = ()) -> FastAPI:
+               leaks: LeakOptions | None = None, routers: Sequence[APIRouter] = (),
+               erase: Erasure | None = None) -> FastAPI:
     """``cursor_factory`` gives a fresh read cursor per request; ``callers`` says who a token is and what it sees.
 
     Writes need the admin token; with ``auth_reads`` reads need a token too, and a tenant-scoped
@@ -104,7 +106,7 @@ def create_app(cursor_factory: Callable[[], duckdb.DuckDBPyConnection], *, calle
     (``agenttrail.access_log``). The browser console (``agenttrail.console``) is served under ``/ui/``;
     ``public_key`` is what its event pages verify checkpoints against. ``leaks`` configures leak intake and
     blast radius (``agenttrail.leak_api``). ``routers`` are mounted as they are (the OTLP ingest:
-    ``agenttrail.otlp_api``).
+    ``agenttrail.otlp_api``). ``erase`` makes the change ``POST /v1/erase`` publishes (``agenttrail.erasure_api``).
     """
     app = FastAPI(title="AgentTrail", version="0.1.0", docs_url="/docs", redoc_url=None,
                   default_response_class=InertJSONResponse)
@@ -133,6 +135,7 @@ def create_app(cursor_factory: Callable[[], duckdb.DuckDBPyConnection], *, calle
                                           publish=publish_one, fingerprint=fingerprint, enforcement=enforcement))
     app.include_router(leak_router(cursor_factory, writes=[Depends(require_admin)], reader=reader, publish=publish,
                                    fingerprint=fingerprint, options=leaks))
+    app.include_router(erasure_router(writes=[Depends(require_admin)], publish=publish_one, erase=erase))
     mount_console(app, cursor_factory, sessions=Sessions(callers), auth_reads=auth_reads, publish=publish_one,
                   public_key=public_key or _no_public_key, sensitive_actions=leaks.sensitive_actions)
     for router in routers:

@@ -7,10 +7,20 @@ Ed25519 signature over all of that. Archiving is incremental (digests already
 written are kept) and refuses a checkpoint whose rows no longer hash to its
 signed root, so an archive never launders tampering.
 
+The subject keys that open the sealed personal values in those rows are archived
+beside them (``agenttrail/archived_keys.py``).
+
 ``restore`` rebuilds a new store from the files: every digest signature, file
 hash, statement signature and the chain are checked against a trusted public key
 (never the one in the archive), each checkpoint's rows must hash to its signed
 root again, the projections replay them in store order, and the result is verified.
+
+A checkpoint archived after a retention run removed some of its events holds the
+rest; its digest lists the removed events' recorded leaves and carries the run's
+signed statements (``consumers/projections/retention.py``), so its root still
+holds, and the restored store's ``verify`` reports them removed, as the original's
+does. A checkpoint archived before keeps every row: retention does not reach files
+already written.
 """
 
 from __future__ import annotations
@@ -18,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -28,10 +39,11 @@ import pyarrow.parquet as pq
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from agenttrail._exceptions import ArchiveError
-from agenttrail.checkpoint import STATEMENT_VERSION, Checkpoint
+from agenttrail.archived_keys import restore_keys, write_keys
+from agenttrail.checkpoint import STATEMENT_VERSION, Checkpoint, RetentionRun, removed_digest
 from agenttrail.config import Settings
 from agenttrail.consumers.batch import EVENT_SCHEMA, Batch
-from agenttrail.consumers.leaves import leaf_table, root_of
+from agenttrail.consumers.leaves import leaf_table, root_of, with_removed
 from agenttrail.consumers.projections import default_projections
 from agenttrail.consumers.projections.checkpoints import store_checkpoint
 from agenttrail.consumers.store import insert_new_events, open_store, sql
@@ -58,7 +70,10 @@ def archive(con: duckdb.DuckDBPyConnection, directory: Path, signer: Signer, ste
         if digest_path.exists():
             continue
         rows = con.sql(sql("archive_rows"), params=_range(checkpoint)).to_arrow_table()
-        if root_of(_leaves(con, checkpoint)) != checkpoint.root or rows.num_rows != checkpoint.tree_size:
+        ids = {"checkpoint_id": checkpoint.checkpoint_id}
+        removed = con.sql(sql("retention_removed_of_checkpoint"), params=ids).to_arrow_table()
+        leaves = with_removed(_leaves(con, checkpoint), removed)
+        if root_of(leaves) != checkpoint.root or leaves.num_rows != checkpoint.tree_size:
             raise ArchiveError(f"Checkpoint {checkpoint.checkpoint_id}'s rows no longer hash to its signed root, "
                                "so it is not archived; run `agenttrail verify`.")
         data = directory / f"{name}.parquet"
@@ -67,8 +82,13 @@ def archive(con: duckdb.DuckDBPyConnection, directory: Path, signer: Signer, ste
         body = {"format": FORMAT, "checkpoint": checkpoint.statement(), "checkpoint_digest": checkpoint.digest,
                 "checkpoint_signature": checkpoint.signature, "file": data.name, "rows": rows.num_rows,
                 "file_sha256": hashlib.sha256(data.read_bytes()).hexdigest()}
+        if removed.num_rows:
+            body["removed"] = [{**r, "leaf": r["leaf"].hex()} for r in removed.to_pylist()]
+            body["retention"] = [asdict(RetentionRun(*run))
+                                 for run in con.execute(sql("retention_of_checkpoint"), ids).fetchall()]
         digest_path.write_text(json.dumps({**body, "digest_signature": signer.sign(body)}, indent=2) + "\n")
         written += 1
+    write_keys(con, directory, signer)
     return written
 
 
@@ -81,12 +101,13 @@ def restore(directory: Path, settings: Settings, public: Ed25519PublicKey, step:
         raise ArchiveError(f"{settings.db} already exists; restore builds a new store, so pass --db NEW or move it.")
     con = open_store(settings.db)
     try:
+        restore_keys(con, directory, public)
         projections = default_projections(settings)
         previous: Checkpoint | None = None
         for path in digests:
             step(path.name)
-            checkpoint, rows = _read_checked(path, public, previous)
-            _load(con, checkpoint, rows, projections)
+            checkpoint, rows, removed = _read_checked(path, public, previous)
+            _load(con, checkpoint, rows, removed, projections)
             previous = checkpoint
         return verify_store(con, lambda: public)
     finally:
@@ -94,7 +115,7 @@ def restore(directory: Path, settings: Settings, public: Ed25519PublicKey, step:
 
 
 def _read_checked(path: Path, public: Ed25519PublicKey,
-                  previous: Checkpoint | None) -> tuple[Checkpoint, pa.Table]:
+                  previous: Checkpoint | None) -> tuple[Checkpoint, pa.Table, Removed]:
     try:
         document: dict[str, Any] = json.loads(path.read_text("utf-8"))
         signature = document.pop("digest_signature")
@@ -103,6 +124,8 @@ def _read_checked(path: Path, public: Ed25519PublicKey,
             raise ValueError("unknown format version")
         checkpoint = Checkpoint(**statement, digest=document["checkpoint_digest"],
                                 signature=document["checkpoint_signature"])
+        removed = Removed([RetentionRun(**run) for run in document.get("retention", [])],
+                          [{**r, "leaf": bytes.fromhex(r["leaf"])} for r in document.get("removed", [])])
         data = path.parent / document["file"]
         content = data.read_bytes()
     except (OSError, KeyError, TypeError, ValueError) as exc:
@@ -119,19 +142,53 @@ def _read_checked(path: Path, public: Ed25519PublicKey,
                            f"{expected_id - 1} in the chain; a checkpoint file is missing or out of place.")
     if hashlib.sha256(content).hexdigest() != document["file_sha256"]:
         raise ArchiveError(f"{where}: {data.name} is not the file that was archived (its SHA-256 differs).")
-    return checkpoint, pq.read_table(data).cast(EVENT_SCHEMA)
+    problem = removed.problem(public)
+    if problem:
+        raise ArchiveError(f"{where}: {problem}.")
+    return checkpoint, pq.read_table(data).cast(EVENT_SCHEMA), removed
 
 
-def _load(con: duckdb.DuckDBPyConnection, checkpoint: Checkpoint, rows: pa.Table, projections: list[Any]) -> None:
+@dataclass(frozen=True)
+class Removed:
+    """What retention removed from one archived checkpoint: the runs' signed statements and each event's leaf."""
+
+    runs: list[RetentionRun]
+    events: list[dict[str, Any]]  # run_id, tenant, store_seq, event_id, leaf (bytes)
+
+    def problem(self, public: Ed25519PublicKey) -> str | None:
+        """Why the removals are not the ones the runs signed; None when they are (or there are none)."""
+        for run in self.runs:
+            mine = [(e["store_seq"], e["event_id"], e["leaf"]) for e in self.events
+                    if (e["run_id"], e["tenant"]) == (run.run_id, run.tenant)]
+            problem = run.problem(public, key_id(public))
+            if problem or removed_digest(mine) != run.removed_digest or len(mine) != run.removed:
+                return f"retention run {run.run_id}'s statement does not hold ({problem or 'other events'})"
+        if len({(e["run_id"], e["tenant"]) for e in self.events}) != len(self.runs):
+            return "events are listed as removed with no signed statement of the run"
+        return None
+
+    def store(self, con: duckdb.DuckDBPyConnection, checkpoint_id: int) -> None:
+        for run in self.runs:
+            con.execute(sql("insert_retention_run"), asdict(run))
+        for event in self.events:
+            fields = {name: event[name] for name in ("run_id", "tenant", "store_seq", "event_id")}
+            con.execute(sql("insert_retention_removed"), {**fields, "checkpoint_id": checkpoint_id})
+
+
+def _load(con: duckdb.DuckDBPyConnection, checkpoint: Checkpoint, rows: pa.Table, removed: Removed,
+          projections: list[Any]) -> None:
     """One checkpoint's rows, its leaves and the projections' view of them, in one transaction."""
     con.begin()
     try:
         insert_new_events(con, rows)  # fills event_keys too: the Kafka tail read after a restore dedupes
         leaves = _leaves(con, checkpoint)
+        if removed.events:
+            leaves = with_removed(leaves, pa.Table.from_pylist(removed.events))
         if root_of(leaves) != checkpoint.root:
             raise ArchiveError(f"Checkpoint {checkpoint.checkpoint_id}'s archived rows do not hash to its "
                                "signed root.")
         store_checkpoint(con, checkpoint, leaves)
+        removed.store(con, checkpoint.checkpoint_id)
         batch = Batch(events=rows, received_at=datetime.now(UTC))
         for projection in projections:
             projection.apply(batch, con)

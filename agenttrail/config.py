@@ -131,6 +131,9 @@ class Settings(BaseSettings):
     # SIEM export (agenttrail/export.py): the bearer token `agenttrail export --to URL` sends.
     export_token: SecretStr | None = None
 
+    # Retention (agenttrail/retention_schedule.py): serve runs retention this often when events are due; 0: never.
+    retention_interval_s: float = Field(default=3600.0, ge=0)
+
     # Health (agenttrail/health.py): /readyz fails while more than max_lag records wait unread.
     max_lag: int = Field(default=50_000, ge=0)
     health_interval_s: float = Field(default=2.0, gt=0)

@@ -50,9 +50,9 @@ __all__ = [
 
 log = logging.getLogger("agenttrail.kafka")
 
-PIPELINE_TOPICS = ("actions", "control", "deadletter", "alerts", "revocations")
-# Topics whose newest record per key is the state (the revocations topic: one key per token or agent).
-COMPACTED_TOPICS = frozenset({"revocations"})
+PIPELINE_TOPICS = ("actions", "control", "deadletter", "alerts", "revocations", "erasures")
+# Topics whose newest record per key is the state (revocations: one key per token or agent; erasures: per subject).
+COMPACTED_TOPICS = frozenset({"revocations", "erasures"})
 
 _UNREACHABLE = (
     kafka.errors.KafkaConnectionError,

@@ -28,6 +28,10 @@ FORMAT = "agenttrail-inclusion-proof/1"
 
 def make_proof(con: duckdb.DuckDBPyConnection, event_id: str) -> dict[str, Any]:
     """The inclusion proof of a sealed event; ProofError when it is unknown, unsealed or changed since sealing."""
+    removed = con.execute(sql("retention_removed_event"), {"event_id": event_id}).fetchall()
+    if removed:
+        raise ProofError(f"Event {event_id} was removed by retention run {removed[0][0]} (tenant {removed[0][1]}); "
+                         "its leaf stays in its checkpoint, but the event is gone, so there is nothing to prove.")
     placed = con.execute(sql("proof_leaf"), {"event_id": event_id}).fetchall()
     if not placed:
         stored = con.execute("SELECT count(*) FROM events WHERE event_id = $e", {"e": event_id}).fetchall()[0][0]

@@ -11,6 +11,10 @@ its signed root. Only when something differs does it look closer:
   names each row deleted, inserted, moved (same event, another store_seq),
   modified (then the columns that no longer match its own raw bytes) or whose raw
   bytes changed.
+
+A row a retention run removed counts with its leaf as recorded at sealing: its absence
+is that run's signed fact (``agenttrail.retention_check`` checks the runs' statements),
+not a deletion.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ import pyarrow.compute as pc
 
 from agenttrail.checkpoint import Checkpoint
 from agenttrail.consumers.intake import EVENT_COLUMNS, flatten
-from agenttrail.consumers.leaves import leaf_table, root_of
+from agenttrail.consumers.leaves import leaf_table, root_of, with_removed
 from agenttrail.consumers.store import sql
 from agenttrail.findings import PROBLEM, WARNING, Report
 from agenttrail.schemas.codec import default_codec
@@ -36,7 +40,7 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def check_rows(con: duckdb.DuckDBPyConnection, report: Report, checkpoints: list[Checkpoint]) -> None:
-    computed = leaf_table(con, -(2**63), 2**63 - 1)
+    computed = _with_removed(con, report, leaf_table(con, -(2**63), 2**63 - 1))
     upto = checkpoints[-1].last_store_seq if checkpoints else 0
     sealed = computed.filter(pc.less_equal(computed.column("store_seq"), upto))
     recorded = con.sql(sql("recorded_leaves")).to_arrow_table()
@@ -62,6 +66,21 @@ def check_rows(con: duckdb.DuckDBPyConnection, report: Report, checkpoints: list
     if not same:
         _name_rows(con, report, computed, suspects)
     _check_unsealed(con, report)
+
+
+def _with_removed(con: duckdb.DuckDBPyConnection, report: Report, computed: pa.Table) -> pa.Table:
+    """The stored rows' leaves, and the recorded leaf of each row a retention run removed, in tree order."""
+    removed = con.sql(sql("retention_removed_leaves")).to_arrow_table()
+    if removed.num_rows == 0:
+        return computed
+    removed = removed.filter(pc.is_valid(removed.column("leaf")))  # a leaf record deleted too: named by the roots
+    keys = pc.binary_join_element_wise(computed.column("store_seq").cast(pa.string()), computed.column("event_id"), "/")
+    gone = pc.binary_join_element_wise(removed.column("store_seq").cast(pa.string()), removed.column("event_id"), "/")
+    back = pc.is_in(gone, value_set=keys)
+    for again in removed.filter(back).select(["run_id", "store_seq", "event_id"]).to_pylist():
+        report.add("row", PROBLEM, f"store_seq {again['store_seq']} (event {again['event_id']})",
+                   f"it is stored again after retention run {again['run_id']} removed it")
+    return with_removed(computed, removed.filter(pc.invert(back)))
 
 
 def _name_rows(con: duckdb.DuckDBPyConnection, report: Report, computed: pa.Table, suspects: list[int]) -> None:

@@ -40,6 +40,7 @@ from agenttrail.consumers.materializer import BatchResult, Materializer
 from agenttrail.consumers.migrations import migrate
 from agenttrail.consumers.store import open_store, restrict_to_reading
 from agenttrail.enforcement_state import EnforcementState
+from agenttrail.erasure import erasure
 from agenttrail.github_secret_scanning import SigningKeys, load_keys
 from agenttrail.health import HealthMonitor
 from agenttrail.ingest import SpanIngest, stored_in
@@ -49,6 +50,7 @@ from agenttrail.metrics import ServiceMetrics
 from agenttrail.otlp_api import otlp_router
 from agenttrail.producers.control import publish_controls
 from agenttrail.producers.guard import Guard
+from agenttrail.retention_schedule import RetentionSchedule
 from agenttrail.runtime import remove_state, write_state
 from agenttrail.schemas.control import ControlEvent, ControlPayload
 from agenttrail.schemas.fingerprints import Fingerprinter
@@ -237,6 +239,7 @@ def serve(settings: Settings, *, auth_reads: bool, announce: Any = print) -> Non
         if shard_of(settings) is not None:
             follow_other_shards(settings, bootstrap, enforcement, pipeline.materializer, stack)
         start_webhooks(settings, con, stack)
+        stack.callback(RetentionSchedule(settings, bootstrap, con.cursor).start().stop)
         token_sha256 = settings.api_token_hash()
         if token_sha256 is None:
             token = secrets.token_urlsafe(24)
@@ -260,7 +263,9 @@ def serve(settings: Settings, *, auth_reads: bool, announce: Any = print) -> Non
                          fingerprint=fingerprinter.fingerprint, enforcement=enforcement, monitor=monitor,
                          metrics=metrics, materializer_error=lambda: pipeline.error, recorder=recorder,
                          public_key=partial(trusted_public_key, None, settings.signing_key_path),
-                         leaks=leak_options(settings), routers=[otlp, shard])
+                         leaks=leak_options(settings), routers=[otlp, shard],
+                         erase=lambda subject, reason: erasure(settings.fingerprint_key, settings.fingerprint_key_id,
+                                                               subject, reason=reason))
         sock = socket.create_server((settings.host, settings.port))
         # Accepted connections inherit this. Without it a kept-alive client (a gateway polling token
         # status) waited ~40 ms per answer: Nagle's algorithm held the body for the delayed ACK.

@@ -8,6 +8,8 @@ Three checks, each naming what it found:
   raw bytes and tied to its checkpoint's signed root, naming rows modified,
   deleted, inserted or moved, and for a modified row the columns that no longer
   match its own raw bytes;
+* retention runs (``agenttrail.retention_check``): each signed statement of what a
+  run removed, so rows gone by retention are a reported fact, not a deletion;
 * streams: open gaps (declared by an ``audit.gap`` event or not) and breaks that
   the streams projection recorded.
 
@@ -26,6 +28,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from agenttrail.checkpoint import Checkpoint
 from agenttrail.consumers.store import sql
 from agenttrail.findings import OK, PROBLEM, WARNING, Report
+from agenttrail.retention_check import check_retention
 from agenttrail.row_check import check_rows
 from agenttrail.signing import key_id
 
@@ -46,6 +49,8 @@ def verify_store(con: duckdb.DuckDBPyConnection, trusted: Callable[[], Ed25519Pu
         _check_chain(report, checkpoints, trusted())
     step("rows re-hashed")
     check_rows(con, report, checkpoints)
+    step("retention runs")
+    check_retention(con, report, trusted)
     step("streams")
     _check_streams(con, report)
     report.seconds = time.perf_counter() - started

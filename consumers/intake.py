@@ -162,7 +162,8 @@ def flatten(event: dict[str, Any], raw: bytes, store_seq: int, received_at: date
     return (
         store_seq, event["event_id"], received_at, event["occurred_at"], event["tenant"],
         agent["id"], agent["version"], agent["model"], agent["runtime"], agent["region"],
-        principal["kind"], principal["id"], event["actor_chain"], event["session_id"],
+        principal["kind"], principal["id"], [{"kind": a["kind"], "id": a["id"]} for a in event["actor_chain"]],
+        event["session_id"],
         event["trace_id"], event["span_id"], event["parent_span_id"], event["parent_event_id"],
         action["type"], action["name"], action["phase"],
         resource["kind"] if resource else None, resource["id"] if resource else None,

@@ -45,6 +45,13 @@ def leaf_table(con: duckdb.DuckDBPyConnection, first: int, last: int) -> pa.Tabl
     return table.sort_by([("store_seq", "ascending"), ("event_id", "ascending")])
 
 
+def with_removed(computed: pa.Table, removed: pa.Table) -> pa.Table:
+    """``computed`` (a leaf table) and the leaves of events a retention run removed (store_seq, event_id, leaf as
+    recorded at sealing), in tree order: what a checkpoint's root is built from once some of its rows are gone."""
+    extra = removed.select(["store_seq", "event_id", "leaf"]).cast(LEAVES)
+    return pa.concat_tables([computed, extra]).sort_by([("store_seq", "ascending"), ("event_id", "ascending")])
+
+
 def leaf_hashes(row_texts: pa.Array, raws: pa.Array) -> pa.Array:
     """SHA-256(0x00 || row_text || raw) of each row, read from the Arrow buffers."""
     texts, text_at = _buffers(row_texts)

@@ -54,6 +54,7 @@ from agenttrail.consumers.intake import conflict, quarantine_row
 from agenttrail.consumers.pipeline import DECODE_HERE_MAX, WORKER_PHASES, DecodePipeline, InFlight
 from agenttrail.consumers.projections import default_projections
 from agenttrail.consumers.store import insert_new_events, sql
+from agenttrail.consumers.subject_intake import KEYS_SCHEMA, key_rows, store_keys_and_erasures
 from agenttrail.kafka import (
     Consumer,
     Producer,
@@ -63,7 +64,8 @@ from agenttrail.kafka import (
     partitions_for,
     topic_ids,
 )
-from agenttrail.schemas.codec import Codec, control_codec, default_codec
+from agenttrail.schemas.codec import Codec, control_codec, default_codec, is_subject_key
+from agenttrail.schemas.sealing import SubjectKeys
 from agenttrail.shards import Ownership, check_store_shard, partition_filter, shard_of
 
 log = logging.getLogger("agenttrail.materializer")
@@ -143,6 +145,7 @@ class Materializer:
         self._notices: list[dict[str, Any]] = []  # raised by the batch in its transaction, handed over after commit
         self.timings: dict[str, float] = dict.fromkeys((*PHASES, WORKER_CPU), 0.0)
         self._decoding = DecodePipeline(self.codec, self._skew, self.timings, use_worker=settings.decode_worker)
+        self._subject_keys: SubjectKeys | None = None  # derived at the first subject key (needs the fingerprint key)
 
     # -- start -----------------------------------------------------------------------------------
 
@@ -241,7 +244,10 @@ class Materializer:
             if records:
                 control = [r for r in records if r.topic == self.control_topic]
                 actions = [r for r in records if r.topic != self.control_topic] if control else records
-                self._decoding.submit(actions, control)
+                keys = [r for r in actions if is_subject_key(r.value)]
+                if keys:  # subject keys come ahead of the events sealed under them: stored before those
+                    actions = [r for r in actions if not is_subject_key(r.value)]
+                self._decoding.submit(actions, control, keys)
                 if done is None and (self._decoding.decoded_here or not self._overlap):  # commit it now
                     done = self._decoding.take()
             result = None
@@ -293,6 +299,9 @@ class Materializer:
                                                  self._next_seq + decoded.events.num_rows, self._skew,
                                                  keep=self.ownership.keeps_control)
         quarantined.extend(control_rejected)
+        keys, keys_rejected = key_rows(batch.keys, self.subject_keys, batch.received_at) \
+            if batch.keys else (KEYS_SCHEMA.empty_table(), [])
+        quarantined.extend(keys_rejected)
         tx = self.con
         self._use_threads(small=table.num_rows + len(control) <= DECODE_HERE_MAX)
         tx.begin()
@@ -308,6 +317,9 @@ class Materializer:
             control_table, control_resends, control_conflicts = store_control(tx, control, batch.received_at)
             duplicates += control_resends
             quarantined.extend(control_conflicts)
+            if keys.num_rows or control_table.num_rows:
+                self._queue_outbox(tx, store_keys_and_erasures(tx, keys, control_table,
+                                                               self.settings.topic("erasures")))
             events = Batch(events=table, received_at=batch.received_at, quarantined=len(quarantined),
                            duplicates=duplicates, offsets=batch.offsets, control=control_table)
             t_project = clock()
@@ -344,6 +356,13 @@ class Materializer:
         self._next_seq += decoded.events.num_rows + len(control)
         return BatchResult(batch.consumed, table.num_rows + control_table.num_rows, len(quarantined), duplicates,
                            batch.received_at, len(notices))
+
+    @property
+    def subject_keys(self) -> SubjectKeys:
+        """What unwraps subject keys (ConfigError without AGENTTRAIL_FINGERPRINT_KEY)."""
+        if self._subject_keys is None:
+            self._subject_keys = SubjectKeys(self.settings.fingerprint_key, self.settings.fingerprint_key_id)
+        return self._subject_keys
 
     @staticmethod
     def topics_for(settings: Settings) -> list[str]:

@@ -18,6 +18,8 @@ and ``consume`` when they find an older store.
     4 -> 5  leak_cascade          revocations name the token they came through, the lineage when each parent was
                                   named, leak reports are kept; lineage and enforcement replayed (revoked lineages
                                   are judged at any depth)
+    5 -> 6  sealed_subjects       personal fields are sealed from here on, retention removes events: new tables only;
+                                  earlier events keep their personal fields in the clear (readable, never erasable)
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ STEPS = (
     Step(3, "novelty_first_times", "upgrade_novelty_first_times"),
     Step(4, "spike_origins", "upgrade_spike_origins", rebuild=True),
     Step(5, "leak_cascade", "upgrade_leak_cascade", replay=("leak_reports", "decisions")),
+    Step(6, "sealed_subjects", "upgrade_sealed_subjects"),
 )
 assert STEPS[-1].to == SCHEMA_VERSION, "every schema version needs a step to it"
 

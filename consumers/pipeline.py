@@ -44,6 +44,7 @@ class InFlight:
     offsets: dict[tuple[str, int], int] = field(default_factory=dict)  # (topic, partition) -> next offset
     decoded: Decoded | None = None  # set when decoded in this process
     control: Sequence[Any] = ()  # control-topic records polled with it: few, decoded at commit
+    keys: Sequence[Any] = ()  # subject keys polled from the actions topic with it: few, decoded at commit
 
 
 class DecodePipeline:
@@ -67,14 +68,16 @@ class DecodePipeline:
         """True when the oldest batch in flight is already decoded, so taking it does not wait."""
         return bool(self._in_flight) and self._in_flight[0].decoded is not None
 
-    def submit(self, records: Sequence[Any], control: Sequence[Any] = ()) -> None:
+    def submit(self, records: Sequence[Any], control: Sequence[Any] = (), keys: Sequence[Any] = ()) -> None:
         """Hand over one polled batch (records of kafka-python's ConsumerRecord shape).
 
-        ``control`` are the control-topic records polled with it: they travel with the
-        batch, so their offsets commit with the same transaction.
+        ``control`` are the control-topic records polled with it, ``keys`` the subject keys
+        taken from among its action records: they travel with the batch, so their offsets
+        commit with the same transaction.
         """
         t0 = time.perf_counter()
-        batch = InFlight(consumed=len(records) + len(control), received_at=datetime.now(UTC), control=control)
+        batch = InFlight(consumed=len(records) + len(control) + len(keys), received_at=datetime.now(UTC),
+                         control=control, keys=keys)
         for record in control:
             batch.offsets[(record.topic, record.partition)] = record.offset + 1
         topics, partitions, offsets, values = [], [], [], []
@@ -84,6 +87,9 @@ class DecodePipeline:
             offsets.append(record.offset)
             values.append(record.value)
             batch.offsets[(record.topic, record.partition)] = record.offset + 1
+        for record in keys:  # a key may come after the partition's last event in this batch
+            at = (record.topic, record.partition)
+            batch.offsets[at] = max(batch.offsets.get(at, 0), record.offset + 1)
         raw = RawRecords(batch.received_at, topics, partitions, offsets, values)
         if self._worker.ready and len(records) > DECODE_HERE_MAX:
             self._worker.submit(raw)
@@ -115,3 +121,4 @@ class DecodePipeline:
         """Drop the batches in flight and stop the worker."""
         self._in_flight.clear()
         self._worker.close()
+

@@ -6,6 +6,10 @@ batches of any size, must reproduce them exactly. ``rebuild`` does that in one
 transaction, so a failure leaves the old tables; ``check_rebuild`` does it too and
 then rolls back, reporting the rows that differ. Both need the database writable:
 the process that holds the file (``agenttrail serve`` or ``consume``) must stop first.
+
+After a retention run removed events (``consumers/projections/retention.py``), a replay
+cannot see them: it starts from the projection tables as that run left them (the
+``retention_baseline`` schema) and replays what was stored after it.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from agenttrail.consumers.batch import CONTROL_SCHEMA, EVENT_SCHEMA, Batch, Proj
 from agenttrail.consumers.store import sql
 
 Progress = Callable[[int], None]
+BASELINE_META = "retention_baseline_seq"  # store_meta: the first store_seq the retention baseline does not include
 _IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
 _LAST_SEQ = 2**63 - 1
 
@@ -57,7 +62,7 @@ def check_rebuild(con: duckdb.DuckDBPyConnection, projections: Sequence[Projecti
     tables = [table for projection in projections for table in projection.tables]
     con.begin()
     try:
-        live = {table: con.table(_checked(table)).to_arrow_table() for table in tables}
+        live = {table: con.table(checked_table(table)).to_arrow_table() for table in tables}
         _replay(con, projections, batch_size, on_progress)
         differences = [_compare(con, table, live[table]) for table in tables]
     finally:
@@ -70,12 +75,16 @@ def _replay(con: duckdb.DuckDBPyConnection, projections: Sequence[Projection], b
     # A projection without tables (the checkpoint sealer) writes evidence, not a view of the
     # events: a replay must neither clear nor re-sign it.
     projections = [projection for projection in projections if projection.tables]
+    start = _baseline_start(con)
+    copied = {name for (name,) in con.execute(sql("baseline_tables")).fetchall()} if start else set()
     for projection in projections:
-        for table in projection.tables:
+        for table in map(checked_table, projection.tables):
             # Table names come from the projection's code, never from input; checked to be plain names.
-            con.execute(f"DELETE FROM {_checked(table)}")
+            con.execute(f"DELETE FROM {table}")
+            if table in copied:
+                con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM retention_baseline.{table}")
     replayed = 0
-    for events, control in _pages(con, batch_size):
+    for events, control in _pages(con, batch_size, after=start - 1):
         last = events if events.num_rows else control
         batch = Batch(events=events, received_at=last.column("received_at")[-1].as_py(), control=control)
         for projection in projections:
@@ -86,9 +95,14 @@ def _replay(con: duckdb.DuckDBPyConnection, projections: Sequence[Projection], b
     return replayed
 
 
-def _pages(con: duckdb.DuckDBPyConnection, batch_size: int) -> Iterator[tuple[pa.Table, pa.Table]]:
-    """Pages of (events, control events) in store order; the control events of a page lie in its seq range."""
-    after = -1
+def _baseline_start(con: duckdb.DuckDBPyConnection) -> int:
+    """The first store_seq a replay must see: after the newest retention baseline, else the first (0)."""
+    rows = con.execute(sql("store_meta_value"), {"key": BASELINE_META}).fetchall()
+    return int(rows[0][0]) if rows else 0
+
+
+def _pages(con: duckdb.DuckDBPyConnection, batch_size: int, after: int) -> Iterator[tuple[pa.Table, pa.Table]]:
+    """Pages of (events, control events) in store order after ``after``; a page's control events lie in its range."""
     while True:
         events = con.sql(sql("replay_events"), params={"after": after, "limit": batch_size}).to_arrow_table()
         upto = events.column("store_seq")[-1].as_py() if events.num_rows else _LAST_SEQ
@@ -107,15 +121,17 @@ def _compare(con: duckdb.DuckDBPyConnection, table: str, live: pa.Table) -> Diff
     try:
         # Table names come from the projection's code, never from input; checked to be plain names.
         [(live_only,)] = con.execute(
-            f"SELECT count(*) FROM (SELECT * FROM live_rows EXCEPT ALL SELECT * FROM {_checked(table)})").fetchall()
+            f"SELECT count(*) FROM (SELECT * FROM live_rows EXCEPT ALL SELECT * FROM {checked_table(table)})"
+        ).fetchall()
         [(rebuilt_only,)] = con.execute(
-            f"SELECT count(*) FROM (SELECT * FROM {_checked(table)} EXCEPT ALL SELECT * FROM live_rows)").fetchall()
+            f"SELECT count(*) FROM (SELECT * FROM {checked_table(table)} EXCEPT ALL SELECT * FROM live_rows)"
+        ).fetchall()
     finally:
         con.unregister("live_rows")
     return Difference(table, int(live_only), int(rebuilt_only))
 
 
-def _checked(table: str) -> str:
+def checked_table(table: str) -> str:
     if not _IDENTIFIER.fullmatch(table):
         raise ValueError(f"projection table name {table!r} is not a plain identifier")
     return table

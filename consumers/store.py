@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 from agenttrail._exceptions import StoreError, StoreLockedError, StoreOutdatedError
 from agenttrail.runtime import process_name
 
-SCHEMA_VERSION = 5  # consumers/migrations.py has a step to here from every earlier one
+SCHEMA_VERSION = 6  # consumers/migrations.py has a step to here from every earlier one
 _LOCK_PID = re.compile(r"\(PID (\d+)\)")
 
 
@@ -59,17 +59,20 @@ def map_duckdb_errors(path: Path) -> Iterator[None]:
         raise StoreError(f"The database {path} failed: {exc}") from None
 
 
-def open_store(path: Path, *, read_only: bool = False, outdated_ok: bool = False) -> duckdb.DuckDBPyConnection:
+def open_store(path: Path, *, read_only: bool = False, outdated_ok: bool = False,
+               memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
     """Open (and, when writable, create) the store at ``path``.
 
     A store written by an older schema is refused with StoreOutdatedError before anything in
     it changes: ``agenttrail migrate`` (``consumers.migrations``) upgrades it after a backup,
-    and opens it with ``outdated_ok``.
+    and opens it with ``outdated_ok``. ``memory_limit`` caps DuckDB's cache
+    (``AGENTTRAIL_DUCKDB_MEMORY_LIMIT``); None leaves DuckDB's default.
     """
     if read_only and not path.exists():
         raise StoreError(f"There is no database at {path} yet; run `agenttrail demo` or `agenttrail serve` first.")
     with map_duckdb_errors(path):
-        con = duckdb.connect(str(path), read_only=read_only)
+        con = duckdb.connect(str(path), read_only=read_only,
+                             config={"memory_limit": memory_limit} if memory_limit else {})
         version = stored_version(con)
         if version is not None and version < SCHEMA_VERSION and not outdated_ok:
             con.close()

@@ -15,6 +15,10 @@ An event the contract refuses (too large, not schema-valid) is replaced in its
 stream by a small ``audit.refused`` event, and events dropped because the spool
 was full (or its disk could not be written) leave an ``audit.gap`` event once the
 broker answers again, so neither is ever a silence.
+
+Sealing also seals personal fields (``producers/keyring.py``) before the event is
+encoded and hashed; a key made for a new subject puts its record ahead of the
+event on the same path.
 """
 
 from __future__ import annotations
@@ -39,8 +43,9 @@ from agenttrail._exceptions import (
 from agenttrail.config import Settings
 from agenttrail.kafka import Producer, abandon_producer, make_producer, send_and_wait
 from agenttrail.producers.derived_events import gap_event, refusal_event
+from agenttrail.producers.keyring import Keyring
 from agenttrail.producers.spool import Record, Spool
-from agenttrail.schemas.codec import Codec, default_codec
+from agenttrail.schemas.codec import Codec, default_codec, is_subject_key
 
 log = logging.getLogger("agenttrail.producer")
 
@@ -93,6 +98,7 @@ class Emitter:
         self._codec = codec or default_codec()
         self._spool = spool
         self._on_refused = on_refused
+        self.keyring = Keyring(settings)
         self._queue: queue.SimpleQueue[dict[str, Any]] = queue.SimpleQueue()
         self._streams: dict[str, _Stream] = {}
         self._gaps_pending = False  # some stream dropped events that no audit.gap event declares yet
@@ -117,12 +123,12 @@ class Emitter:
 
     def submit_durable(self, event: dict[str, Any]) -> None:
         """durable: the event is on local disk when this returns; raises SpoolError (SpoolFullError when full)."""
-        record = self._seal_or_refuse(event)
+        records = self._seal_or_refuse(event)
         try:
-            self._spool.append([record])
+            self._spool.append(records)
         except SpoolError as exc:
             self.stats.dropped += 1
-            self._remember_gap([event], [record], exc)
+            self._remember_gap([event], records, exc)
             raise
         self.stats.submitted += 1
         self.stats.spooled += 1
@@ -137,15 +143,15 @@ class Emitter:
         ``submit_durable``, and the caller may submit the events again.
         """
         refusals: list[Refusal] = []
-        records = [self._seal_or_refuse(event, refusals) for event in events]
+        records = [record for event in events for record in self._seal_or_refuse(event, refusals)]
         try:
             self._spool.append(records)
         except SpoolFullError as exc:
-            self.stats.dropped += len(records)
+            self.stats.dropped += len(events)
             self._remember_gap(None, records, exc)
             raise
-        self.stats.submitted += len(records)
-        self.stats.spooled += len(records)
+        self.stats.submitted += len(events)
+        self.stats.spooled += len(events)
         self._wake.set()
         return refusals
 
@@ -162,18 +168,19 @@ class Emitter:
                 "so this action was not run; retry when the broker is back."
             )
         try:
-            record = self._seal(event)
+            records = self._seal(event, own_producer=True)
         except EventError as exc:
             self.submit(self._refusal(event, exc))  # the stream still says what was refused
             raise
         producer = self._fail_closed_producer()
         timeout = self.settings.delivery_timeout_ms / 1000
-        if producer is None or not send_and_wait(producer, self.topic, [record], timeout)[0]:
-            self._spool_or_drop([event], [record])  # sealed, so it must still reach the log
+        if producer is None or not all(send_and_wait(producer, self.topic, records, timeout)):
+            self._spool_or_drop([event], records)  # sealed, so it must still reach the log
             raise AuditUnavailableError(
                 f"The audit log at {self.bootstrap} did not acknowledge the event in {timeout:g} s, "
                 "so this action was not run; retry when the broker is back."
             )
+        self.keyring.acknowledged(records)
         self.stats.submitted += 1
         self.stats.acked += 1
 
@@ -217,17 +224,19 @@ class Emitter:
 
     # -- sealing ---------------------------------------------------------------------------------
 
-    def _seal(self, event: dict[str, Any]) -> Record:
-        """Give the event its place in its stream's hash chain and encode it.
+    def _seal(self, event: dict[str, Any], *, own_producer: bool = False) -> list[Record]:
+        """Give the event its place in its stream's hash chain, seal its personal fields and encode it.
 
-        Raises EventError without advancing the chain, so a refused event never
-        leaves a hole in the sequence.
+        Returns its record, behind the records of any subject key it is the first to need on
+        this path (``own_producer``: the fail-closed path's). Raises EventError without
+        advancing the chain, so a refused event never leaves a hole in the sequence.
         """
         with self._seal_lock:
             stream = self._streams.setdefault(event["integrity"]["stream_id"], _Stream())
             event["integrity"]["seq"] = stream.seq
             event["integrity"]["prev_hash"] = stream.prev_hash
-            value = self._codec.encode(event)
+            sealed, key_ids = self.keyring.seal(event)
+            value = self._codec.encode(sealed)
             if len(value) > self.settings.max_event_bytes:
                 raise EventTooLargeError(
                     f"Event {event['event_id']} is {len(value)} bytes, above max_event_bytes="
@@ -236,9 +245,10 @@ class Emitter:
                 )
             stream.seq += 1
             stream.prev_hash = hashlib.sha256(value).hexdigest()
-        return event["tenant"].encode("utf-8"), value
+            keys = self.keyring.records_for(key_ids, own_producer=own_producer) if key_ids else []
+        return [*keys, (event["tenant"].encode("utf-8"), value)]
 
-    def _seal_or_refuse(self, event: dict[str, Any], refusals: list[Refusal] | None = None) -> Record:
+    def _seal_or_refuse(self, event: dict[str, Any], refusals: list[Refusal] | None = None) -> list[Record]:
         try:
             return self._seal(event)
         except EventError as exc:
@@ -271,7 +281,7 @@ class Emitter:
     def _cycle(self) -> None:
         batch = self._take_batch()
         if batch:
-            records = [self._seal_or_refuse(event) for event in batch]
+            records = [record for event in batch for record in self._seal_or_refuse(event)]
             try:
                 if self._spool.is_empty():
                     self._send_or_spool(records)
@@ -300,7 +310,7 @@ class Emitter:
 
     def _send_or_spool(self, records: list[Record]) -> None:
         failed = self._send(records)
-        self.stats.acked += len(records) - len(failed)
+        self.stats.acked += _events(records) - _events(failed)
         if failed:
             self._spool_or_drop(None, failed)
         elif self._spool.is_empty():  # events dropped while the spool itself could take nothing
@@ -310,10 +320,10 @@ class Emitter:
         """Spool ``records``; when the spool is full or its disk fails, drop them and remember the gap."""
         try:
             self._spool.append(records)
-            self.stats.spooled += len(records)
+            self.stats.spooled += _events(records)
         except SpoolError as exc:
-            self.stats.dropped += len(records)
-            log.error("%s %d event(s) dropped; an audit.gap event will record it.", exc, len(records))
+            self.stats.dropped += _events(records)
+            log.error("%s %d event(s) dropped; an audit.gap event will record it.", exc, _events(records))
             self._remember_gap(events, records, exc)
 
     def _drain_spool(self) -> bool:
@@ -322,7 +332,7 @@ class Emitter:
         if self._send(records):
             return False
         self._spool.mark_delivered(position)
-        self.stats.acked += len(records)
+        self.stats.acked += _events(records)
         if self._spool.is_empty():
             self._emit_gaps()
         return True
@@ -337,6 +347,7 @@ class Emitter:
         self.stats.send_seconds += time.perf_counter() - started
         failed = [record for record, ok in zip(records, acked, strict=True) if not ok]
         self._unreachable = bool(failed)
+        self.keyring.acknowledged([record for record, ok in zip(records, acked, strict=True) if ok])
         if failed:
             log.warning("broker %s did not ack %d event(s); spooling them", self.bootstrap, len(failed))
             self._drop_producer()
@@ -374,7 +385,9 @@ class Emitter:
     def _remember_gap(
         self, events: list[dict[str, Any]] | None, records: list[Record], exc: SpoolError
     ) -> None:
-        decoded = events if events is not None else [self._codec.decode(v) for _, v in records]
+        self.keyring.lost(records)
+        decoded = events if events is not None else [self._codec.decode(v) for _, v in records
+                                                     if not is_subject_key(v)]
         with self._seal_lock:
             for event in decoded:
                 stream = self._streams[event["integrity"]["stream_id"]]
@@ -392,5 +405,10 @@ class Emitter:
             for st in self._streams.values():
                 st.dropped.clear()
         for dropped, reason in gaps:
-            self._send_or_spool([self._seal(gap_event(dropped, reason))])
+            self._send_or_spool(self._seal(gap_event(dropped, reason)))
+
+
+def _events(records: list[Record]) -> int:
+    """How many of ``records`` are events (the rest are subject keys sent ahead of them)."""
+    return sum(not is_subject_key(value) for _, value in records)
 

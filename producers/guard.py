@@ -14,6 +14,11 @@ notice, but revoking one token alone, or reinstating one in the middle, leaves i
 descendants unnamed. What another process minted is judged by the store, which revokes
 such a token at its own place (the built-in rule revoked-lineage); its notice follows.
 
+It also follows the compacted erasures topic: a subject erased on the server makes
+``on_erased(digest, tenant)`` drop that subject's data keys from the emitter's
+keyring (``producers/keyring.py``), so what the agent records next is sealed
+under a new key.
+
 The guard is best effort by nature: it enforces what it has read. Right after
 ``start()`` it has read nothing, and ``wait_caught_up`` compares with the end
 offsets the broker reported at start, which the embedded Tansu broker can
@@ -35,7 +40,7 @@ from agenttrail._exceptions import AgentSuspendedError, BrokerError, DecodeError
 from agenttrail.config import Settings
 from agenttrail.enforcement_state import EnforcementState
 from agenttrail.kafka import Consumer, TopicPartition, make_consumer, map_kafka_errors, partitions_for
-from agenttrail.schemas.codec import revocation_codec
+from agenttrail.schemas.codec import Codec, erasure_codec, revocation_codec
 
 log = logging.getLogger("agenttrail.guard")
 
@@ -49,13 +54,17 @@ class Guard:
     """Follows the revocations topic; ``check_token`` and ``check_agent`` raise a RevokedError."""
 
     def __init__(self, settings: Settings, bootstrap: str, *, state: EnforcementState | None = None,
-                 accept: Callable[[dict[str, Any]], bool] | None = None) -> None:
+                 accept: Callable[[dict[str, Any]], bool] | None = None,
+                 on_erased: Callable[[str, str], object] | None = None) -> None:
         """``state`` and ``accept``: a shard's server follows the other shards' notices into its own
         in-force state (``accept`` keeps theirs and passes over its own, which it applies as it commits
-        them); tombstones, which name no tenant, are then passed over too."""
+        them); tombstones, which name no tenant, are then passed over too. ``on_erased(subject digest,
+        tenant)`` hears every erasure notice."""
         self.settings = settings
         self.bootstrap = bootstrap
         self.topic = settings.topic("revocations")
+        self.erasures_topic = settings.topic("erasures")
+        self._on_erased = on_erased
         self.seen = 0  # records read from the topic, undecodable ones included
         self.skipped = 0  # records that could not be decoded
         self._state = state if state is not None else EnforcementState()
@@ -169,6 +178,8 @@ class Guard:
                 parts = partitions_for(consumer, self.topic)
                 if not parts:
                     raise BrokerError(f"Topic {self.topic} does not exist yet; `agenttrail serve` creates it.")
+                if self._on_erased is not None:  # absent on a broker set up by an older release: nothing erased
+                    parts += partitions_for(consumer, self.erasures_topic)
                 consumer.assign(parts)
                 for tp in parts:
                     if tp in self._positions:
@@ -198,19 +209,29 @@ class Guard:
             self._caught_up.set()
 
     def _apply(self, tp: TopicPartition, offset: int, key: bytes | None, value: bytes | None) -> None:
+        if tp.topic == self.erasures_topic:
+            erasure = self._decoded(erasure_codec(), tp, offset, value)
+            if erasure is not None and self._on_erased is not None:
+                self._on_erased(erasure["subject_digest"], erasure["tenant"])
+            return
         if value is None:  # a tombstone: the key has no state any more
             if self._accept is None:
                 self._state.forget((key or b"").decode("utf-8", "replace"))
             return
+        notice = self._decoded(revocation_codec(), tp, offset, value)
+        if notice is not None and (self._accept is None or self._accept(notice)):
+            self._state.apply([notice])
+
+    def _decoded(self, codec: Codec, tp: TopicPartition, offset: int, value: bytes | None) -> dict[str, Any] | None:
+        """The record's notice; None (skipped, with one warning) when it is a tombstone or cannot be read."""
+        if value is None:
+            return None
         try:
-            notice = revocation_codec().decode(value)
+            return codec.decode(value)
         except DecodeError as exc:
             self.skipped += 1
-            log.warning("revocation guard skipped the undecodable record %s[%d]@%d: %s",
-                        tp.topic, tp.partition, offset, exc)
-            return
-        if self._accept is None or self._accept(notice):
-            self._state.apply([notice])
+            log.warning("guard skipped the undecodable record %s[%d]@%d: %s", tp.topic, tp.partition, offset, exc)
+            return None
 
 
 def _since(notice: dict[str, Any]) -> str:

@@ -36,6 +36,7 @@ from agenttrail.producers.ids import new_event_id, new_span_id, new_trace_id
 from agenttrail.producers.spool import Spool
 from agenttrail.schemas.fingerprints import Fingerprinter, looks_like_secret, redact_secrets
 from agenttrail.schemas.models import AgentAction
+from agenttrail.schemas.sealing import SUBJECT_KINDS
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -79,12 +80,17 @@ def connect(
     agent (or a delegate of one) and ``use_token`` with a revoked token (or one minted from
     a revoked token) are recorded as ``denied`` and raise a RevokedError. It enforces what
     it has read so far; ``trail.guard.wait_caught_up(timeout)`` waits for the backlog.
+    It also hears erasures, and drops the erased subject's data keys.
+
+    A human principal's id (and a human's in the actor chain, and the source address of
+    an action for a human) is sealed under keys derived from AGENTTRAIL_FINGERPRINT_KEY
+    (``schemas/sealing.py``): without that key, ConfigError says so here.
     """
     settings = settings or load_settings()
     bootstrap = resolve_bootstrap(settings)
     spool = Spool(spool_dir or settings.spool_dir / _safe(f"{tenant}-{agent_id}"), settings.spool_max_bytes)
     emitter = Emitter(settings, bootstrap, spool=spool, on_refused=on_refused)
-    guard = Guard(settings, bootstrap) if settings.guard else None
+    guard = Guard(settings, bootstrap, on_erased=emitter.keyring.forget) if settings.guard else None
     if guard is not None:
         guard.start()
     identity = {"id": agent_id, "version": agent_version, "model": model, "runtime": runtime, "region": region}
@@ -126,6 +132,8 @@ class Trail:
         self.stream_id = f"{agent['id']}/{new_span_id()}"
         self._fingerprinter: Fingerprinter | None = None
         self._clock = clock  # None: the wall clock (see connect)
+        if any(who["kind"] in SUBJECT_KINDS for who in (principal, *actor_chain)):
+            _ = emitter.keyring.keys  # a person's id is sealed: ConfigError now, not on the sender thread later
 
     # -- identities sharing this process's emitter ------------------------------------------------
 

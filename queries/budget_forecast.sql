@@ -37,7 +37,7 @@ spent AS (
     LEFT JOIN spend_daily AS d
       ON d.tenant = s.tenant AND d.currency = s.currency AND d.day >= s.period_start::DATE
      AND d.day <= s.now_utc::DATE AND (s.model IS NULL OR d.model = s.model)
-     AND CASE s.scope_kind WHEN 'tenant' THEN true WHEN 'principal' THEN d.principal_id = s.subject
+     AND CASE s.scope_kind WHEN 'tenant' THEN true WHEN 'principal' THEN principal_in_scope(d.principal_id, s.subject)
                            WHEN 'agent' THEN d.agent_id = s.subject ELSE d.token_fingerprint = s.subject END
     GROUP BY ALL
 )

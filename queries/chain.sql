@@ -39,7 +39,7 @@ SELECT
     action_name,
     agent_id,
     agent_version,
-    principal_kind || ':' || principal_id AS principal,
+    principal_kind || ':' || unseal(principal_id) AS principal,
     outcome,
     error_code,
     cost_amount,

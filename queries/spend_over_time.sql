@@ -18,7 +18,8 @@ WHERE cost_amount IS NOT NULL
   AND ($tenant::VARCHAR IS NULL OR tenant = $tenant::VARCHAR)
   AND ($agent::VARCHAR IS NULL OR agent_id = $agent::VARCHAR)
   AND ($principal::VARCHAR IS NULL OR principal_id = $principal::VARCHAR
-       OR principal_kind || ':' || principal_id = $principal::VARCHAR)
+       OR principal_kind || ':' || principal_id = $principal::VARCHAR
+       OR list_contains(sealed_refs($principal::VARCHAR), principal_id))
   AND ($since::TIMESTAMPTZ IS NULL OR occurred_at >= $since::TIMESTAMPTZ)
   AND ($until::TIMESTAMPTZ IS NULL OR occurred_at < $until::TIMESTAMPTZ)
 GROUP BY ALL

@@ -16,7 +16,7 @@ SELECT
     x.valid_from AS stopped_at,
     x.reason,
     x.cause_event_id AS revoked_by_event_id,
-    e.source_address,
+    unseal(e.source_address) AS source_address,
     e.event_id
 FROM events AS e
 JOIN enforcement AS x

@@ -57,6 +57,10 @@ class Codec:
         self._header = MAGIC + self.fingerprint
         self._writers = {schema_fingerprint(s): p for s, p in zip(schemas, parsed, strict=True)}
 
+    def wrote(self, data: bytes | None) -> bool:
+        """True when ``data`` carries the single-object header of one of this codec's schema versions."""
+        return data is not None and data[:2] == MAGIC and data[2:HEADER_BYTES] in self._writers
+
     def encode(self, record: Mapping[str, Any]) -> bytes:
         """Raises InvalidEventError when the record does not fit the schema."""
         buffer = io.BytesIO()
@@ -109,3 +113,20 @@ def alert_codec() -> Codec:
 def revocation_codec() -> Codec:
     """The RevocationNotice codec (the compacted revocations topic)."""
     return Codec(shipped_schemas("revocation"))
+
+
+@cache
+def subject_key_codec() -> Codec:
+    """The SubjectKey codec (subject keys, on the actions topic ahead of the events sealed under them)."""
+    return Codec(shipped_schemas("subject_key"))
+
+
+@cache
+def erasure_codec() -> Codec:
+    """The SubjectErasure codec (the compacted erasures topic the SDK's guard follows)."""
+    return Codec(shipped_schemas("subject_erasure"))
+
+
+def is_subject_key(value: bytes | None) -> bool:
+    """True for a SubjectKey record, which shares the actions topic with AgentActions (schema fingerprint)."""
+    return subject_key_codec().wrote(value)

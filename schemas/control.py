@@ -2,7 +2,8 @@
 
 Governance changes (a tenant's allowed regions, budgets, acknowledgements of
 anomaly flags, revocations and suspensions and their reinstatements, leak
-reports; policies as they arrive) and reads of the trail through the server
+reports, erasures of a person's data and retention periods and runs; policies as
+they arrive) and reads of the trail through the server
 travel on the control topic and are stored in the same total order as agent
 actions, so every change is audited and a rebuild replays them
 exactly. The envelope is Avro (``control_event.v1.avsc``); the
@@ -223,10 +224,44 @@ class TrailRead(ControlPayload):
     client: str | None = Field(default=None, max_length=200)
 
 
+class SubjectErased(ControlPayload):
+    """A person's data keys are destroyed (crypto-shredding): every value sealed under them reads as erased.
+
+    The person is named by their subject digest only (``schemas/sealing.py``), so the record of
+    the erasure does not keep what it erases. The envelope's tenant is the tenant whose keys go,
+    or ``*`` for every tenant. Keys made after the request (``occurred_at``) are new data and stay.
+    """
+
+    kind: ClassVar[str] = "subject.erase"
+    subject_digest: str = Field(pattern=FINGERPRINT_PATTERN.pattern)
+
+
+class RetentionSet(ControlPayload):
+    """How long the tenant's events are kept: a retention run removes those received more than ``days`` before it
+    (fractions of a day allowed: 0.5 is twelve hours)."""
+
+    kind: ClassVar[str] = "retention.set"
+    days: Decimal = Field(gt=0, le=36_500, max_digits=12, decimal_places=6)
+
+
+class RetentionCleared(ControlPayload):
+    """The tenant's events are kept without limit again."""
+
+    kind: ClassVar[str] = "retention.clear"
+
+
+class RetentionRun(ControlPayload):
+    """Remove the sealed events older than their tenant's retention period (the envelope's tenant, or ``*``: every
+    tenant that has one), as of when the run is stored; ``consumers/retention.py`` records what went."""
+
+    kind: ClassVar[str] = "retention.run"
+
+
 CATALOGUE: dict[str, type[ControlPayload]] = {
     cls.kind: cls for cls in (TenantRegionsSet, TenantRegionsCleared, BudgetSet, BudgetRemoved, AnomalyAcknowledged,
                               TokenRevoked, TokenReinstated, AgentSuspended, AgentReinstated, PolicySetLoaded,
-                              PolicySetRemoved, LeakReported, TrailRead)
+                              PolicySetRemoved, LeakReported, TrailRead, SubjectErased, RetentionSet,
+                              RetentionCleared, RetentionRun)
 }
 
 

@@ -1,7 +1,8 @@
 """Pydantic mirrors of the Avro contract, for validated construction in Python.
 
 The .avsc files are the source of truth; ``tests/test_models_mirror_schema.py``
-proves these models agree with them field by field. ``to_avro()`` yields the
+proves these models agree with the newest version field by field. A personal value
+is given in the clear: the SDK seals it (``schemas/sealing.py``) when it sends. ``to_avro()`` yields the
 dict the codec encodes. Money is ``Decimal`` with at most 9 decimal places;
 floats are refused because a float cannot hold most cent amounts exactly.
 """
@@ -37,14 +38,24 @@ class Agent(_Model):
     region: str = Field(min_length=1)
 
 
+class Sealed(_Model):
+    """A personal value encrypted under its subject's data key (``schemas/sealing.py``)."""
+
+    key_id: str = Field(pattern=r"^[0-9a-f]{24}$")
+    nonce: bytes = Field(min_length=12, max_length=12)
+    ciphertext: bytes = Field(min_length=16)
+
+
 class Principal(_Model):
     kind: PrincipalKind
     id: str = Field(min_length=1)
+    sealed: Sealed | None = None
 
 
 class Actor(_Model):
     kind: PrincipalKind
     id: str = Field(min_length=1)
+    sealed: Sealed | None = None
 
 
 class Resource(_Model):
@@ -115,6 +126,7 @@ class AgentAction(_Model):
     cost: Cost | None = None
     data_region: str | None = None
     source_address: str | None = None
+    source_address_sealed: Sealed | None = None
     attributes: dict[str, str] = Field(default_factory=dict)
     integrity: Integrity
 

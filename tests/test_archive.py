@@ -12,6 +12,7 @@ from click.testing import CliRunner, Result
 from agenttrail.cli import cli
 from agenttrail.config import Settings
 from agenttrail.queries.runner import run_query
+from tests.fixtures import FINGERPRINT_KEY
 from tests.integrity_helpers import tamper
 
 QUERIES = [("events_by_tenant", {}), ("spend_by_agent", {}), ("trail", {"agent": "agent-1"})]
@@ -29,7 +30,9 @@ def _answers(db: Path) -> list[object]:
 
 
 def _run(settings: Settings, *args: str) -> Result:
-    return CliRunner().invoke(cli, ["--db", str(settings.db), *args])
+    """The CLI as the store's operator runs it: with the fingerprint key, so restored personal values read again."""
+    operator = {"AGENTTRAIL_FINGERPRINT_KEY": FINGERPRINT_KEY}
+    return CliRunner().invoke(cli, ["--db", str(settings.db), *args], env=operator)
 
 
 def test_deleted_store_restored_from_the_archive_verifies_clean_and_answers_the_same(

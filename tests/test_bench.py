@@ -28,7 +28,7 @@ def test_bench_reports_every_stage_with_positive_numbers() -> None:
     stages = {m.stage for m in report.measures}
     assert stages == {"(a) ceiling", "(b) sdk", "(c) materializer", "(e) naive", "(d) query", "(f) projections",
                       "(g) verify", "(h) chains", "(i) anomalies", "(j) revocation", "(k) console",
-                      "(l) otlp", "(m) leaks", "(n) scale-out"}
+                      "(l) otlp", "(m) leaks", "(n) scale-out", "(o) privacy"}
     assert report.detection is None, "stage (i) runs only when asked for (tests/test_bench_detection.py)"
     assert report.verify["events"] == 2000 and report.verify["problems"] == 0
     assert report.chain_query["events"] == 5000 and report.chain_query["p50_ms"] > 0
@@ -37,6 +37,7 @@ def test_bench_reports_every_stage_with_positive_numbers() -> None:
     assert report.blast_radius["events"] == 5000 and report.blast_radius["now_events"] > 0
     assert report.leak_cascade is None, "stage (m)'s cascade runs only when asked for (tests/test_bench_leaks.py)"
     assert report.scale_out is None, "stage (n) runs only when asked for (tests/test_bench_scale_out.py)"
+    assert 0 < report.privacy["removed"] < report.privacy["stored"] == 2000, "one tenant's events expired"
     assert any(phase.startswith("project ") for phase in report.projected.phases)
     assert all(m.value > 0 for m in report.measures if m.unit and not m.measure.startswith("  time in"))
     assert set(report.materializer.phases) >= {"poll", "decode", "validate", "arrow", "insert", "commit"}

@@ -48,7 +48,8 @@ def sql(server: Served, query: str) -> list[dict[str, Any]]:
 
 
 def by_event(server: Served) -> dict[str, dict[str, Any]]:
-    rows = sql(server, "SELECT * EXCLUDE (raw) FROM events")
+    rows = sql(server, "SELECT * EXCLUDE (raw) REPLACE (unseal(principal_id) AS principal_id, "
+                       "unseal(source_address) AS source_address) FROM events")
     return {row["attributes"]["cloudtrail.event_id"]: row for row in rows}
 
 

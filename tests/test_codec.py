@@ -49,18 +49,48 @@ def test_encoding_starts_with_c301_and_the_crc64_fingerprint_of_the_schema() -> 
     data = default_codec().encode(sample_event())
     assert data[:2] == b"\xc3\x01"
     assert data[2:10] == schema_fingerprint(shipped_schemas()[-1])
-    assert data[2:10].hex() == "f18e350b2cb4532e"  # pinned: changing the schema must be deliberate
+    assert data[2:10].hex() == "2fe643a185394c11"  # pinned: changing the schema must be deliberate
+
+
+# The sample event as the v1 contract wrote it: bytes an earlier release stored and archived.
+V1_SAMPLE = bytes.fromhex(
+    "c301f18e350b2cb4532e4830313933316331652d303030302d373030302d383030302d303030303030303030303031"
+    "80c0efccb8cdaf060861636d6504613106312e3000001265752d776573742d31000a616c6963650202046131000040"
+    "3030303030303030303030303030303030303030303030303030303030303031203030303030303030303030303030"
+    "3031000012746f6f6c2e63616c6c0c7365617263680000000002e012000206200b20065553440214020a0000000861"
+    "312f310000"
+)
 
 
 def test_exact_bytes_of_a_sample_event_are_stable() -> None:
     data = default_codec().encode(sample_event())
     assert data.hex() == (
-        "c301f18e350b2cb4532e4830313933316331652d303030302d373030302d383030302d303030303030303030303031"
-        "80c0efccb8cdaf060861636d6504613106312e3000001265752d776573742d31000a616c6963650202046131000040"
-        "3030303030303030303030303030303030303030303030303030303030303031203030303030303030303030303030"
-        "3031000012746f6f6c2e63616c6c0c7365617263680000000002e012000206200b20065553440214020a0000000861"
-        "312f310000"
+        "c3012fe643a185394c114830313933316331652d303030302d373030302d383030302d30303030303030303030303180"
+        "c0efccb8cdaf060861636d6504613106312e3000001265752d776573742d31000a616c69636500020204613100000040"
+        "303030303030303030303030303030303030303030303030303030303030303120303030303030303030303030303030"
+        "31000012746f6f6c2e63616c6c0c7365617263680000000002e012000206200b20065553440214020a00000000086131"
+        "2f310000"
     )
+
+
+def test_stored_v1_bytes_still_decode_into_the_current_shape_with_nothing_sealed() -> None:
+    decoded = default_codec().decode(V1_SAMPLE)
+    assert decoded["principal"] == {"kind": "human", "id": "alice", "sealed": None}
+    assert decoded["actor_chain"] == [{"kind": "agent", "id": "a1", "sealed": None}]
+    assert decoded["source_address_sealed"] is None
+    assert {k: v for k, v in decoded.items() if k not in ("principal", "actor_chain", "source_address_sealed")} == {
+        k: v for k, v in sample_event().items() if k not in ("principal", "actor_chain")}
+
+
+def test_a_sealed_principal_and_address_round_trip_as_bytes_that_never_hold_the_plaintext() -> None:
+    sealed = {"key_id": "ab" * 12, "nonce": b"\x01" * 12, "ciphertext": b"\x02" * 21}
+    ref = "sealed:" + "ab" * 12 + ":" + "cd" * 16
+    data = default_codec().encode(sample_event(
+        principal={"kind": "human", "id": ref, "sealed": sealed}, source_address=ref,
+        source_address_sealed=sealed))
+    decoded = default_codec().decode(data)
+    assert decoded["principal"] == {"kind": "human", "id": ref, "sealed": sealed}
+    assert decoded["source_address_sealed"] == sealed and b"alice" not in data
 
 
 def test_round_trip_keeps_money_exact() -> None:
@@ -114,27 +144,27 @@ def test_records_that_do_not_fit_the_schema_are_refused(change: dict[str, Any]) 
         default_codec().encode(sample_event(**change))
 
 
-def v2_schema() -> dict[str, Any]:
-    """v1 plus one optional field, as the next schema version would add it."""
+def next_schema() -> dict[str, Any]:
+    """The newest shipped version plus one optional field, as the next schema version would add it."""
     schema = copy.deepcopy(shipped_schemas()[-1])
-    schema["namespace"] = "dev.agenttrail.v2"
+    schema["namespace"] = "dev.agenttrail.next"
     schema["fields"].append({"name": "cost_center", "type": ["null", "string"], "default": None})
     return schema
 
 
-def test_v2_reader_reads_v1_events_with_the_new_field_defaulted() -> None:
-    v1_bytes = default_codec().encode(sample_event())
-    v2 = Codec([*shipped_schemas(), v2_schema()])
-    decoded = v2.decode(v1_bytes)
-    assert decoded["cost_center"] is None
-    assert decoded["tenant"] == "acme"
+def test_the_next_reader_reads_every_shipped_version_with_the_new_field_defaulted() -> None:
+    following = Codec([*shipped_schemas(), next_schema()])
+    for data in (V1_SAMPLE, default_codec().encode(sample_event())):
+        decoded = following.decode(data)
+        assert decoded["cost_center"] is None
+        assert decoded["tenant"] == "acme"
 
 
-def test_v2_events_decode_with_v2_and_carry_their_own_fingerprint() -> None:
-    v2 = Codec([*shipped_schemas(), v2_schema()])
-    data = v2.encode(sample_event(cost_center="research"))
-    assert data[2:10] == schema_fingerprint(v2_schema()) != default_codec().fingerprint
-    assert v2.decode(data)["cost_center"] == "research"
+def test_next_version_events_carry_their_own_fingerprint_which_an_older_reader_names() -> None:
+    following = Codec([*shipped_schemas(), next_schema()])
+    data = following.encode(sample_event(cost_center="research"))
+    assert data[2:10] == schema_fingerprint(next_schema()) != default_codec().fingerprint
+    assert following.decode(data)["cost_center"] == "research"
     with pytest.raises(UnknownSchemaError):
         default_codec().decode(data)  # an old reader says exactly why it cannot read it
 

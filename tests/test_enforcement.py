@@ -143,21 +143,3 @@ def test_replay_in_any_batch_size_reaches_the_same_history(con, batch_size):
     expected = (history(con), lineage(con))
     project(con, batch_size=batch_size)
     assert (history(con), lineage(con)) == expected
-
-
-def test_a_parent_named_after_the_token_was_first_seen_revokes_it_from_there_whatever_the_batches(
-        tmp_path: Path) -> None:
-    """CHILD is first seen as GRANDCHILD's parent, and its own token.issue, naming ROOT, is stored after ROOT was
-    revoked as a tree: CHILD is revoked where its issue names ROOT, in every batch size (found by the rebuild
-    property: the tree walk used links named later in the same batch). GRANDCHILD, linked to CHILD before, is not
-    reached: a cascade follows the links known when it happens, and inheritance the links named after it."""
-    found = []
-    for batch_size in (1, 2, 5000):
-        con = open_store(tmp_path / f"late-parent-{batch_size}.duckdb")
-        store_events(con, [issue("e1", ROOT, None, "planner"), issue("e2", GRANDCHILD, CHILD, "scraper")])
-        store_control(con, "acme", TokenRevoked(fingerprint=ROOT, tree=True))
-        store_events(con, [issue("e3", CHILD, ROOT, "researcher"), use("e4", GRANDCHILD, "scraper")])
-        project(con, batch_size=batch_size)
-        found.append([(row["subject"], row["valid_from_seq"], row["cause_event_id"]) for row in history(con)])
-        con.close()
-    assert found[0] == found[1] == found[2] == [(ROOT, 3, "ctl-3"), (CHILD, 4, "e3")]

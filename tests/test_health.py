@@ -52,14 +52,14 @@ def test_lag_counts_what_the_broker_holds_and_the_store_does_not_then_falls_to_z
     emit(trail, 120)
     before = measure_once(settings, settings.bootstrap or "", store, topics)
     assert before.broker_error is None
-    assert before.lag == 120 and before.newest_received_at is None
+    assert before.lag == 121 and before.newest_received_at is None, "120 events, after alice's key (a record too)"
     assert {p.topic for p in before.partitions} == set(topics)
 
     assert materialize(settings, store, until=120) == 120
     after = measure_once(settings, settings.bootstrap or "", store, topics)
     assert after.lag == 0 and after.newest_received_at is not None
-    assert sum(p.end_offset for p in after.partitions) == 120
-    print(f"\nlag: 120 records before the materializer ran, {after.lag} after it stored them")
+    assert sum(p.end_offset for p in after.partitions) == 121
+    print(f"\nlag: 121 records before the materializer ran, {after.lag} after it stored them")
 
 
 def test_readiness_fails_while_the_broker_is_paused_and_returns_when_it_answers(

@@ -174,7 +174,7 @@ def test_a_version_4_store_is_migrated_and_its_cascades_name_their_parents(tmp_p
     con.close()
     settings = load_settings(db=db)
     done = migrate(settings)
-    assert done is not None and done.steps == ("leak_cascade",) and done.to_version == SCHEMA_VERSION
+    assert done is not None and done.steps == ("leak_cascade", "sealed_subjects") and done.to_version == SCHEMA_VERSION
     con = open_store(db)
     assert [revocations(con)[t]["caused_by"] for t in (ROOT, CHILD, GRANDCHILD)] == [None, ROOT, CHILD]
     assert check_rebuild(con, default_projections(settings), batch_size=2) == []

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from agenttrail.schemas import shipped_schemas
 from agenttrail.schemas.models import AgentAction
 
-AVRO_TO_PYTHON = {"string": str, "long": int, "int": int, "boolean": bool}
+AVRO_TO_PYTHON = {"string": str, "long": int, "int": int, "boolean": bool, "bytes": bytes}
 
 
 def _named_types(schema: Any, found: dict[str, Any]) -> dict[str, Any]:

@@ -101,9 +101,10 @@ def test_the_sdk_exporter_stores_a_linked_priced_chain_once_however_often_it_is_
 
     rows = {r["action_type"] + " " + r["action_name"]: r for r in sql(server, (
         "SELECT event_id, tenant, agent_id, agent_version, agent_region, agent_model, agent_runtime, principal_kind, "
-        "principal_id, trace_id, span_id, parent_event_id, action_type, action_name, resource_kind, resource_id, "
-        "outcome, error_code, error_message, cost_amount::VARCHAR AS cost, cost_currency, input_tokens, "
-        "output_tokens, attributes AS attrs, stream_id, source_address FROM events"))}
+        "unseal(principal_id) AS principal_id, trace_id, span_id, parent_event_id, action_type, action_name, "
+        "resource_kind, resource_id, outcome, error_code, error_message, cost_amount::VARCHAR AS cost, cost_currency, "
+        "input_tokens, output_tokens, attributes AS attrs, stream_id, unseal(source_address) AS source_address "
+        "FROM events"))}
     root = rows["agent.run invoke_agent research"]
     chat = rows["llm.call chat gpt-4o-mini"]
     failed = rows["tool.call execute_tool read_file"]

@@ -106,7 +106,7 @@ def test_delegated_sub_agent_carries_the_actor_chain(
     planner.flush(10)
     materialize(settings, store, until=2)
     chain, principal = store.execute(
-        "SELECT actor_chain, principal_id FROM events WHERE agent_id = 'worker'").fetchone()  # type: ignore[misc]
+        "SELECT actor_chain, unseal(principal_id) FROM events WHERE agent_id = 'worker'").fetchone()  # type: ignore[misc]
     assert [a["id"] for a in chain] == ["worker", "planner"] and principal == "alice"
 
 

@@ -55,6 +55,9 @@ MONEY = st.decimals(min_value=Decimal("-1e20"), max_value=Decimal("1e20"), place
                     allow_infinity=False)
 INT64 = st.integers(min_value=-(2**63), max_value=2**63 - 1)
 MOMENT = st.datetimes(min_value=datetime(1970, 1, 2), max_value=datetime(2200, 1, 1), timezones=st.just(UTC))
+SEALED = st.none() | st.fixed_dictionaries({"key_id": TEXT, "nonce": st.binary(max_size=16),
+                                            "ciphertext": st.binary(max_size=64)})
+KIND = st.sampled_from(["human", "agent", "service"])
 
 
 @st.composite
@@ -65,9 +68,8 @@ def events(draw: st.DrawFn) -> dict[str, Any]:
         event_id=draw(TEXT), occurred_at=draw(MOMENT), tenant=draw(TEXT),
         agent={"id": draw(TEXT), "version": draw(TEXT), "model": draw(OPTIONAL_TEXT),
                "runtime": draw(OPTIONAL_TEXT), "region": draw(TEXT)},
-        principal={"kind": draw(st.sampled_from(["human", "agent", "service"])), "id": draw(TEXT)},
-        actor_chain=draw(st.lists(st.fixed_dictionaries({"kind": st.sampled_from(["human", "agent", "service"]),
-                                                          "id": TEXT}), max_size=4)),
+        principal={"kind": draw(KIND), "id": draw(TEXT), "sealed": draw(SEALED)},
+        actor_chain=draw(st.lists(st.fixed_dictionaries({"kind": KIND, "id": TEXT, "sealed": SEALED}), max_size=4)),
         session_id=draw(OPTIONAL_TEXT), trace_id=draw(TEXT), span_id=draw(TEXT),
         parent_span_id=draw(OPTIONAL_TEXT), parent_event_id=draw(OPTIONAL_TEXT),
         action={"type": draw(TEXT), "name": draw(TEXT), "phase": draw(st.sampled_from(["started", "completed"])),
@@ -81,7 +83,7 @@ def events(draw: st.DrawFn) -> dict[str, Any]:
         cost=draw(st.none() | st.fixed_dictionaries({"amount": MONEY, "currency": TEXT,
                                                      "input_tokens": st.none() | INT64,
                                                      "output_tokens": st.none() | INT64})),
-        data_region=draw(OPTIONAL_TEXT), source_address=draw(OPTIONAL_TEXT),
+        data_region=draw(OPTIONAL_TEXT), source_address=draw(OPTIONAL_TEXT), source_address_sealed=draw(SEALED),
         attributes=draw(st.dictionaries(TEXT, TEXT, max_size=5)),
         integrity={"stream_id": draw(TEXT), "seq": draw(INT64), "prev_hash": draw(OPTIONAL_TEXT)},
     )

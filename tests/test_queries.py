@@ -22,7 +22,7 @@ from agenttrail._exceptions import (
 )
 from agenttrail.consumers.store import open_store, restrict_to_reading
 from agenttrail.queries import get_query, list_queries, run_query, run_sql
-from agenttrail.schemas.control import LeakReported, TrailRead
+from agenttrail.schemas.control import LeakReported, RetentionSet, TrailRead
 from tests.chain_events import project, store_control
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)  # safely in the past, for relative --since
@@ -64,6 +64,9 @@ SHIPPED = {
     "token_lineage",
     "tokens",
     "leak_reports",
+    "erasures",
+    "retention",
+    "retention_runs",
 }
 REQUIRED_VALUES = {"event_id": "e1", "version": "1.0.0", "principal": "human:alice", "tenant": "acme",
                    "scope": "agent:billing-bot", "fingerprint": "hmac-sha256:k1:" + "0" * 64, "source": "cloudtrail"}
@@ -172,6 +175,15 @@ def add_budget_and_alert(con: duckdb.DuckDBPyConnection) -> None:
                 "?, ?)", [T0, T0, T0])
 
 
+def add_erasure_and_retention_run(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
+    """An erasure applied and a retention run's statement, as intake and the retention projection write them."""
+    seq = next(_seq)
+    con.execute("INSERT INTO erasures VALUES ('erase-1', ?, '*', ?, ?, ?, 2)",
+                [seq, "hmac-sha256:k1:" + "1" * 64, T0, T0])
+    con.execute("INSERT INTO retention_runs VALUES (?, 'acme', 1, ?, '30', ?, 3, 1, 3, ?, ?, 'key', 'digest', 'sig')",
+                [run_id, seq + 1, T0.isoformat(), "0" * 64, T0.isoformat()])
+
+
 @pytest.fixture
 def populated(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
     """A small, hand-written history: two tenants, a delegation, a three-level chain, a region rule."""
@@ -194,7 +206,9 @@ def populated(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
     add_quarantine(con, 2, "secret_in_payload")
     store_control(con, "acme", LeakReported(fingerprint="hmac-sha256:k1:" + "0" * 64, reporter="human:sec-oncall",
                                             label="false_positive"))
+    retention = store_control(con, "acme", RetentionSet(days=Decimal(30)))
     project(con)
+    add_erasure_and_retention_run(con, retention)
     add_budget_and_alert(con)  # after the projections ran: as the budget projections would have written them
     add_suspension(con, "support-bot")
     store_control(con, "acme", TrailRead(method="GET", route="/v1/queries/{name}", path="/v1/queries/trail",

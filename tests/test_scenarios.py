@@ -234,7 +234,7 @@ def test_cost_creep_ramps_an_agents_spend_without_a_remarkable_minute(paced: Run
 def test_every_agent_acts_from_one_documentation_address_per_region(paced: Run) -> None:
     _, report, con = paced
     leak = _one_of(report, "leaked_token")
-    rows = con.execute("""SELECT agent_id, agent_region, list(DISTINCT source_address) FROM events
+    rows = con.execute("""SELECT agent_id, agent_region, list(DISTINCT unseal(source_address)) FROM events
                           WHERE event_id NOT IN (SELECT unnest(?)) GROUP BY ALL""", [list(leak.event_ids)]).fetchall()
     assert rows and all(len(addresses) == 1 for _, _, addresses in rows)
     assert all(addresses[0].rsplit(".", 1)[0] == ADDRESS_RANGES[region] for _, region, addresses in rows)

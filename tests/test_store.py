@@ -79,7 +79,8 @@ def test_a_version_2_store_migrates_through_every_later_step_in_order(tmp_path: 
     result = agenttrail("--db", str(db), "migrate", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     said = " ".join(result.stdout.split())
-    assert f"from schema version 2 to {SCHEMA_VERSION} (novelty_first_times, spike_origins, leak_cascade" in said
+    assert (f"from schema version 2 to {SCHEMA_VERSION} (novelty_first_times, spike_origins, leak_cascade, "
+            "sealed_subjects") in said
     with duckdb.connect(str(db), read_only=True) as con:
         columns = {row[0] for row in con.execute("SELECT column_name FROM duckdb_columns() "
                                                  "WHERE table_name = 'anomaly_seen'").fetchall()}
@@ -101,8 +102,8 @@ def test_a_version_3_store_rebuilds_its_spike_state_per_origin(tmp_path: Path) -
     result = agenttrail("--db", str(db), "migrate", cwd=tmp_path, env=env)
     assert result.returncode == 0, result.stderr
     said = " ".join(result.stdout.split())
-    assert (f"from schema version 3 to {SCHEMA_VERSION} (spike_origins, leak_cascade, rebuilt the projections "
-            "from 30 events)") in said
+    assert (f"from schema version 3 to {SCHEMA_VERSION} (spike_origins, leak_cascade, sealed_subjects, rebuilt the "
+            "projections from 30 events)") in said
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM anomaly_series WHERE series = 'acme/bot'").fetchall() == [(0,)]
         assert "first_bucket" not in {row[0] for row in con.execute(
@@ -117,3 +118,23 @@ def test_serve_migrates_an_older_store_before_it_starts(serve_factory: ServeFact
     assert (tmp_path / "agenttrail.duckdb.v1.backup").exists()
     server.stop()
     assert version(tmp_path / "agenttrail.duckdb") == str(SCHEMA_VERSION)
+
+
+def test_a_version_5_store_migrates_by_sealed_subjects_alone_and_keeps_its_events_readable(tmp_path: Path) -> None:
+    db = tmp_path / "agenttrail.duckdb"
+    con = open_store(db)
+    con.register("old_events", pa.Table.from_pylist([event("e000", store_seq=1)], schema=EVENT_SCHEMA))
+    con.execute("INSERT INTO events SELECT * FROM old_events")
+    for table in ("subject_keys", "sealed_values", "principal_scopes", "erasures", "retention_periods",
+                  "retention_runs", "retention_removed"):
+        con.execute(f"DROP TABLE {table}")
+    con.execute("UPDATE store_meta SET value = '5' WHERE key = 'schema_version'")
+    con.close()
+    env = {"AGENTTRAIL_FINGERPRINT_KEY": FINGERPRINT_KEY, "PATH": "/usr/bin:/bin"}
+    result = agenttrail("--db", str(db), "migrate", cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stderr
+    assert f"from schema version 5 to {SCHEMA_VERSION} (sealed_subjects)" in " ".join(result.stdout.split())
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT unseal(principal_id) FROM events").fetchall() == [("alice",)], \
+            "an event from before sealing keeps its id in the clear"
+        assert con.execute("SELECT count(*) FROM subject_keys").fetchall() == [(0,)]

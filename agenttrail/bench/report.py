@@ -133,6 +133,7 @@ class BenchReport:
     otlp: dict[str, Any] | None  # (l) OTLP spans through `agenttrail serve`; None when skipped
     leak_cascade: dict[str, Any] | None  # (m) leak report -> whole tree revoked, through serve; None when skipped
     blast_radius: dict[str, Any]  # (m) the blast radius report over query_events stored events
+    privacy: dict[str, Any]  # (o) sealing in the SDK, a retention run over (f)'s store, verify after it
     seconds: float
     scale_out: dict[str, Any] | None = None  # (n) 1, 2 and 3 `serve --shard` processes; None when skipped
     measures: list[Measure] = field(default_factory=list)

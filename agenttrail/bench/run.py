@@ -37,6 +37,7 @@ from agenttrail.bench.leaks import TREE_SIZES, measure_blast_radius, measure_lea
 from agenttrail.bench.materializer import measure_materializer
 from agenttrail.bench.naive import measure_naive
 from agenttrail.bench.otlp import measure_otlp
+from agenttrail.bench.privacy import measure_privacy
 from agenttrail.bench.query import measure_query
 from agenttrail.bench.report import QUERY_RUNS, BenchError, BenchReport, CeilingResult
 from agenttrail.bench.revocation import measure_revocation
@@ -139,6 +140,7 @@ def run_bench(*, events: int, query_events: int, console: Console, progress: boo
             "otlp": bar.add_task("(l) OTLP spans through serve", total=otlp_spans),
             "leaks": bar.add_task("(m) leak -> tree revoked", total=len(TREE_SIZES) * leak_trials + 1),
             "scale_out": bar.add_task("(n) 1, 2, 3 shards", total=len(SHARD_COUNTS) * scale_out_events),
+            "privacy": bar.add_task("(o) sealing, retention", total=1),
         }
         load = _settings(bootstrap, work, run_id, "load", key)
         with _quiet_gc():
@@ -191,12 +193,14 @@ def run_bench(*, events: int, query_events: int, console: Console, progress: boo
             _settings(bootstrap, work, run_id, "scale", key, partitions=SCALE_OUT_PARTITIONS), bootstrap,
             work / "scale-out", events=scale_out_events,
             on_progress=_advance(bar, tasks["scale_out"]))) if scale_out_events else None
+        privacy = measure_privacy(load, bootstrap, work / "projected.duckdb", events=events)
+        bar.advance(tasks["privacy"])
 
     report = BenchReport(events=events, query_events=query_events, machine=machine, ceiling=ceiling, sdk=sdk,
                          materializer=materializer, naive=naive, query=query, projected=projected,
                          verify=asdict(verified), chain_query=chain_query, detection=detection,
                          revocation=revocation, console=console_pages, otlp=otlp, leak_cascade=cascade,
-                         blast_radius=blast, scale_out=scale_out,
+                         blast_radius=blast, scale_out=scale_out, privacy=privacy,
                          seconds=time.perf_counter() - started)
     report.measures = measures(report)
     return report

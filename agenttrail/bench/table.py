@@ -12,6 +12,7 @@ from agenttrail.bench.console_table import console_rows
 from agenttrail.bench.detection_table import detection_rows
 from agenttrail.bench.leaks_table import leak_rows
 from agenttrail.bench.otlp_table import otlp_rows
+from agenttrail.bench.privacy_table import privacy_rows
 from agenttrail.bench.report import TARGETS, BenchReport, Measure
 from agenttrail.bench.revocation_table import revocation_rows
 from agenttrail.bench.scale_out_table import scale_out_rows
@@ -62,7 +63,8 @@ def measures(report: BenchReport) -> list[Measure]:
     ]
     return (rows + _projection_rows(report) + detection_rows(report.detection) + revocation_rows(report.revocation)
             + console_rows(report.console) + otlp_rows(report.otlp)
-            + leak_rows(report.leak_cascade, report.blast_radius) + scale_out_rows(report.scale_out))
+            + leak_rows(report.leak_cascade, report.blast_radius) + scale_out_rows(report.scale_out)
+            + privacy_rows(report.privacy))
 
 
 def _projection_rows(report: BenchReport) -> list[Measure]:

@@ -27,6 +27,7 @@ from agenttrail.cli import (
     integrity,
     leaks,
     policy,
+    privacy,
     reading,
     rebuilding,
     running,
@@ -78,6 +79,7 @@ for _command in (
     enforcement.revocations, leaks.leak, leaks.blast_radius_command,
     integrity.verify, integrity.prove, integrity.verify_proof, integrity.archive_command,
     integrity.restore_command, integrity.keys, exporting.export_command, importing.import_group,
+    privacy.erase, privacy.retention,
 ):
     cli.add_command(_command)
 

@@ -59,7 +59,7 @@ def verify(ctx: click.Context, public_key: Path | None) -> Any:
     settings = settings_from(ctx)
     con = open_store(settings.db, read_only=True)
     try:
-        with _progress(3, "verify") as step:
+        with _progress(4, "verify") as step:
             report = verify_store(con, partial(trusted_public_key, public_key, settings.signing_key_path), step)
     finally:
         con.close()

@@ -3,5 +3,5 @@ SELECT
     (SELECT event_id FROM chain_nodes WHERE depth = 3 ORDER BY event_id LIMIT 1) AS event_id,
     (SELECT fingerprint FROM token_lineage WHERE parent_fingerprint IS NOT NULL ORDER BY first_seq DESC LIMIT 1)
         AS fingerprint,
-    (SELECT principal_kind || ':' || principal_id FROM events WHERE len(actor_chain) > 2
+    (SELECT principal_kind || ':' || unseal(principal_id) FROM events WHERE len(actor_chain) > 2
      ORDER BY store_seq LIMIT 1) AS principal

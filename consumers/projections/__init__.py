@@ -19,15 +19,26 @@ from agenttrail.consumers.projections.anomalies import Anomalies
 from agenttrail.consumers.projections.budget_alerts import BudgetAlerts
 from agenttrail.consumers.projections.chains import ChainsProjection
 from agenttrail.consumers.projections.checkpoints import CheckpointSealer
-from agenttrail.consumers.projections.control_history import ANOMALY_ACKS, BUDGETS, LEAK_REPORTS, TENANT_REGIONS
+from agenttrail.consumers.projections.control_history import (
+    ANOMALY_ACKS,
+    BUDGETS,
+    LEAK_REPORTS,
+    RETENTION_PERIODS,
+    TENANT_REGIONS,
+)
 from agenttrail.consumers.projections.decisions import Decisions
+from agenttrail.consumers.projections.retention import Retention
 from agenttrail.consumers.projections.spend import Spend
 from agenttrail.consumers.projections.streams import StreamIntegrity
+from agenttrail.consumers.projections.subjects import Subjects
 
 
 def default_projections(settings: Settings) -> list[Projection]:
-    """Every projection a materializer runs, in order; the sealer last, so it seals what the others saw."""
-    return [
-        ChainsProjection(), StreamIntegrity(), TENANT_REGIONS, BUDGETS, BudgetAlerts(), Spend(),
-        Anomalies(settings.anomalies), ANOMALY_ACKS, LEAK_REPORTS, Decisions(), CheckpointSealer(settings),
+    """Every projection a materializer runs, in order: the views of the events, then retention runs (after every
+    view saw the batch), and the sealer last, so it seals what the others saw."""
+    views: list[Projection] = [
+        ChainsProjection(), StreamIntegrity(), TENANT_REGIONS, BUDGETS, Subjects(settings), BudgetAlerts(), Spend(),
+        Anomalies(settings.anomalies), ANOMALY_ACKS, LEAK_REPORTS, RETENTION_PERIODS, Decisions(),
     ]
+    sealer = CheckpointSealer(settings)
+    return [*views, Retention(views, sealer), sealer]

@@ -1,4 +1,5 @@
-"""Governance state as append-only history, from control events: regions, budgets, acknowledgements, leak reports.
+"""Governance state as append-only history, from control events: regions, budgets, acknowledgements, leak reports,
+retention periods.
 
 History rather than overwrite (DESIGN.md): one row per change with the store
 sequence range it was in force, so "which rule applied to this event" and
@@ -32,3 +33,4 @@ TENANT_REGIONS = ControlHistory("tenant_regions", ("tenant_regions",), "apply_te
 BUDGETS = ControlHistory("budget_history", ("budgets",), "apply_budget_history")
 ANOMALY_ACKS = ControlHistory("anomaly_acks", ("anomaly_acks",), "apply_anomaly_acks")
 LEAK_REPORTS = ControlHistory("leak_reports", ("leak_reports",), "apply_leak_reports")
+RETENTION_PERIODS = ControlHistory("retention_periods", ("retention_periods",), "apply_retention_periods")

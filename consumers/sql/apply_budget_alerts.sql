@@ -26,7 +26,7 @@ LEFT JOIN spend_daily AS s
  AND (k.budget_model IS NULL OR s.model = k.budget_model)
  AND CASE k.scope_kind
         WHEN 'tenant' THEN true
-        WHEN 'principal' THEN s.principal_id = k.scope_id
+        WHEN 'principal' THEN principal_in_scope(s.principal_id, k.scope_id)
         WHEN 'token' THEN s.token_fingerprint = k.scope_id
         WHEN 'agent' THEN s.agent_id = CASE WHEN k.scope_id = '*' THEN k.instance ELSE k.scope_id END
      END

@@ -21,7 +21,7 @@ FROM (
          AND (r.model IS NULL OR e.agent_model = r.model)
          AND CASE r.scope_kind
                 WHEN 'tenant' THEN true
-                WHEN 'principal' THEN e.principal_id = r.scope_id
+                WHEN 'principal' THEN principal_in_scope(e.principal_id, r.scope_id)
                 WHEN 'token' THEN e.token_fingerprint = r.scope_id
                 WHEN 'agent' THEN e.agent_id = r.agent_instance
              END

@@ -28,7 +28,7 @@ JOIN budgets AS b
  AND (b.model IS NULL OR b.model = e.agent_model)
 WHERE CASE b.scope_kind
         WHEN 'tenant' THEN true
-        WHEN 'principal' THEN e.principal_id = b.scope_id
+        WHEN 'principal' THEN principal_in_scope(e.principal_id, b.scope_id)
         WHEN 'token' THEN e.token_fingerprint = b.scope_id
         WHEN 'agent' THEN e.agent_id = b.scope_id OR (b.scope_id = '*' AND NOT EXISTS (
             SELECT 1 FROM budgets AS own

@@ -41,7 +41,7 @@ charges AS (
      AND (p.model IS NULL OR e.agent_model = p.model)
      AND CASE p.scope_kind
            WHEN 'tenant' THEN true
-           WHEN 'principal' THEN e.principal_id = p.subject
+           WHEN 'principal' THEN principal_in_scope(e.principal_id, p.subject)
            WHEN 'token' THEN e.token_fingerprint = p.subject
            WHEN 'agent' THEN e.agent_id = p.subject
          END
