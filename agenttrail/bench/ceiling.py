@@ -1,4 +1,5 @@
-"""(a) The Kafka client's own ceiling: pre-encoded events produced and consumed with kafka-python alone."""
+"""(a) The Kafka client's own ceiling: pre-encoded events produced and consumed with the client alone
+(kafka-python, or confluent-kafka with AGENTTRAIL_KAFKA_CLIENT=confluent)."""
 
 from __future__ import annotations
 

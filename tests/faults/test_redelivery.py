@@ -32,7 +32,8 @@ from tests.fixtures import SettingsFactory, materialize, scaled, stored_count, w
 
 
 def test_a_producer_resending_its_spool_after_a_crash_is_stored_once(
-    pausable_broker: EmbeddedBroker, settings_factory: SettingsFactory, tmp_path: Path, figure: Figure
+    kafka_client: str, pausable_broker: EmbeddedBroker, settings_factory: SettingsFactory, tmp_path: Path,
+    figure: Figure,
 ) -> None:
     settings = settings_factory(bootstrap=pausable_broker.bootstrap, delivery_timeout_ms=1000)
     spool, crashed = tmp_path / "agent-spool", tmp_path / "spool-as-the-crash-left-it"
@@ -71,7 +72,7 @@ def test_a_producer_resending_its_spool_after_a_crash_is_stored_once(
 
 @pytest.mark.slow
 def test_a_replayed_topic_range_and_a_rewound_consumer_store_each_event_once(
-    settings: Settings, store: duckdb.DuckDBPyConnection, figure: Figure
+    kafka_client: str, settings: Settings, store: duckdb.DuckDBPyConnection, figure: Figure
 ) -> None:
     bootstrap = settings.bootstrap or ""
     publish_control(settings, bootstrap, "acme", BudgetSet(scope="tenant:acme", limit="1.00", currency="USD",
