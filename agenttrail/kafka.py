@@ -1,7 +1,7 @@
 """All Kafka access goes through this module: kafka-python, or confluent-kafka when configured.
 
-Callers see the ``Producer`` and ``Consumer`` protocols below, the few operations they use, in
-kafka-python's shape; ``make_producer`` and ``make_consumer`` pick the client from
+Callers see the ``Producer`` and ``Consumer`` protocols (``agenttrail.kafka_protocols``), the few
+operations they use, in kafka-python's shape; ``make_producer`` and ``make_consumer`` pick the client from
 ``AGENTTRAIL_KAFKA_CLIENT`` (``agenttrail.kafka_confluent`` holds the librdkafka one, installed with
 ``pip install 'agenttrail[fast]'``). Topic administration always uses kafka-python: it is off the hot path.
 
@@ -13,9 +13,9 @@ exception class and every librdkafka error code maps to something with a sentenc
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
-from typing import Any, Protocol, cast
+from typing import Any, cast
 
 import kafka.errors
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
@@ -24,6 +24,7 @@ from kafka.partitioner.default import murmur2
 
 from agenttrail._exceptions import BrokerError, BrokerUnavailableError, ConfigError
 from agenttrail.config import Settings
+from agenttrail.kafka_protocols import Consumer, Delivery, Producer, Record
 
 try:
     from confluent_kafka import KafkaException as ConfluentError
@@ -35,7 +36,9 @@ except ImportError:  # the [fast] extra is not installed: kafka-python only
 
 __all__ = [
     "Consumer",
+    "Delivery",
     "Producer",
+    "Record",
     "TopicPartition",
     "abandon_producer",
     "admin_client",
@@ -69,55 +72,6 @@ _UNREACHABLE = (
 
 # What send_and_wait and abandon_producer take as "not acked" from either client.
 _CLIENT_ERRORS = (kafka.errors.KafkaError, *CONFLUENT_ERRORS)
-
-
-class Record(Protocol):
-    """A consumed record, as callers read it (kafka-python's ConsumerRecord has these and more)."""
-
-    @property
-    def topic(self) -> str: ...
-    @property
-    def partition(self) -> int: ...
-    @property
-    def offset(self) -> int: ...
-    @property
-    def key(self) -> bytes | None: ...
-    @property
-    def value(self) -> bytes | None: ...
-    @property
-    def headers(self) -> list[tuple[str, Any]]: ...
-
-
-class Delivery(Protocol):
-    """What ``send`` returns: settled once the record is acked or has failed."""
-
-    @property
-    def is_done(self) -> bool: ...
-    def succeeded(self) -> bool: ...
-    def add_errback(self, errback: Any) -> Any: ...
-
-
-class Producer(Protocol):
-    def send(self, topic: str, *, key: bytes | None = None, value: bytes | None = None,
-             headers: list[tuple[str, bytes]] | None = None) -> Delivery: ...
-    def flush(self, timeout: float | None = None) -> None: ...
-    def close(self, timeout: float | None = None) -> None: ...
-
-
-class Consumer(Protocol):
-    """An assigned consumer: offsets come from DuckDB and are never committed to Kafka."""
-
-    def partitions_for_topic(self, topic: str) -> set[int] | None: ...
-    def assign(self, partitions: list[TopicPartition]) -> None: ...
-    def seek(self, partition: TopicPartition, offset: int) -> None: ...
-    def seek_to_beginning(self, *partitions: TopicPartition) -> None: ...
-    def unsubscribe(self) -> None: ...
-    def poll(self, timeout_ms: int = 0, max_records: int | None = None) -> Mapping[TopicPartition, Sequence[Record]]:
-        ...
-    def position(self, partition: TopicPartition) -> int: ...
-    def end_offsets(self, partitions: list[TopicPartition]) -> dict[TopicPartition, int]: ...
-    def highwater(self, partition: TopicPartition) -> int | None: ...
-    def close(self) -> None: ...
 
 
 @contextmanager
@@ -163,10 +117,11 @@ def client_config(settings: Settings, bootstrap: str) -> dict[str, Any]:
 def make_producer(settings: Settings, bootstrap: str, **overrides: Any) -> Producer:
     """An idempotent acks=all producer whose requests give up within the delivery timeout.
 
-    Making one gives up within that timeout too: kafka-python asks the broker for its version
-    before it returns, and waited 30 s for a broker that accepts connections but does not
+    With kafka-python, making one gives up within that timeout too: it asks the broker for its
+    version before it returns, and waited 30 s for a broker that accepts connections but does not
     answer (a hung host), so a fail_closed action took 30 s to be refused and the SDK's sender
-    stopped spooling for 30 s at each attempt to reconnect.
+    stopped spooling for 30 s at each attempt to reconnect. librdkafka connects lazily: making one
+    never waits, and its first send gives up within the delivery timeout instead.
     """
     linger_ms = overrides.pop("linger_ms", 5)
     config = client_config(settings, bootstrap) | {
