@@ -126,6 +126,7 @@ RULES: dict[str, Rule] = {
     "chain_summary": Lookup(),
     "control_log": Listing((("occurred_at", _NEWEST_FIRST),), dedupe="event_id"),
     "delegations": Listing((("events", DESC), ("tenant", ASC), ("delegator_id", ASC), ("delegate_id", ASC))),
+    "erasures": Regroup("erasures"),
     "event": Lookup(),
     "event_stream": Lookup(),
     "events_by_tenant": Listing((("events", DESC), ("tenant", ASC)), per_store=("after_seq",)),
@@ -139,6 +140,8 @@ RULES: dict[str, Rule] = {
     "principal": Listing((("tenant", ASC), ("delegation_depth", ASC), ("events", DESC), ("agent_id", ASC),
                           ("actor_path", ASC))),
     "quarantine": Listing((("received_at", DESC),)),
+    "retention": Listing((("tenant", ASC),)),  # periods are per tenant: each kept by its owner
+    "retention_runs": Listing((("ran_at", _NEWEST_FIRST), ("tenant", ASC))),
     "revocations": Listing((("valid_from", _NEWEST_FIRST), ("subject", ASC))),
     "spend_by_agent": Listing((("currency", ASC), ("spend", DESC), ("tenant", ASC), ("agent_id", ASC))),
     "spend_over_time": Listing((("bucket", ASC), ("tenant", ASC), ("agent_id", ASC), ("currency", ASC))),

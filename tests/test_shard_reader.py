@@ -63,6 +63,20 @@ def test_the_shard_that_knows_a_token_answers_for_it() -> None:
                                    "holder": "agent-1"}]
 
 
+def test_an_erasure_of_every_tenant_counts_the_keys_each_shard_destroyed_once() -> None:
+    def erasures(*rows: tuple[str, str, int]) -> pa.Table:
+        return pa.table({"erased_at": [datetime(2026, 12, 4, 12, minute, tzinfo=UTC) for _, _, minute in rows],
+                         "tenant": [tenant for _, tenant, _ in rows],
+                         "keys_destroyed": pa.array([2 if tenant == "*" else 1 for _, tenant, _ in rows], pa.int64()),
+                         "asked_by": ["human:dpo"] * len(rows), "reason": ["GDPR art. 17"] * len(rows),
+                         "subject_digest": ["sha256:aa"] * len(rows), "event_id": [event for event, _, _ in rows]})
+
+    merged = RULES["erasures"].merge([erasures(("everywhere", "*", 5), ("acme-only", "acme", 9)),
+                                      erasures(("everywhere", "*", 5))], limit=None).to_pylist()
+    assert [(r["event_id"], r["tenant"], r["keys_destroyed"]) for r in merged] == [
+        ("acme-only", "acme", 1), ("everywhere", "*", 4)]
+
+
 @pytest.mark.parametrize(("name", "given", "says"), [
     ("export_events", set(), "pages by one store's order"),
     ("trail_search", {"agent"}, "pages by one store's order"),

@@ -74,8 +74,14 @@ class CuttableProxy:
             except OSError:
                 _reset(client)
                 continue
-            with self._lock:
-                self._open.update((client, upstream))
+            with self._lock:  # a cut() since the check above must not miss this pair: look again, under the lock
+                cut = self._cut.is_set()
+                if not cut:
+                    self._open.update((client, upstream))
+            if cut:
+                _reset(client)
+                _reset(upstream)
+                continue
             for source, sink in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
 

@@ -32,7 +32,7 @@ def test_consumer_killed_mid_batch_loses_nothing_and_doubles_nothing(
 ) -> None:
     settings = settings_factory(batch_max_records=500)
     trail = connect(tenant="acme", agent_id="busy-agent", agent_version="1", region="eu-west-1",
-                    principal="human:alice", settings=settings)
+                    principal="service:nightly-batch", settings=settings)  # no person: each record is an event
     total = scaled(30_000)
     produced: list[str] = []
 
