@@ -1,8 +1,8 @@
 """Every error AgentTrail raises on purpose, in one tree.
 
 Callers catch ``AgentTrailError`` for "anything we anticipated"; the CLI turns
-each into one sentence and a non-zero exit code. Errors from kafka-python and
-DuckDB are converted into this tree in exactly one place each
+each into one sentence and a non-zero exit code. Errors from kafka-python,
+confluent-kafka and DuckDB are converted into this tree in exactly one place each
 (``agenttrail.kafka.map_kafka_errors`` and ``agenttrail.consumers.store``), so
 no foreign exception type leaks through the public API.
 

@@ -23,7 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from agenttrail._exceptions import AuditUnavailableError, BrokerUnavailableError
 from agenttrail.callers import Callers
 from agenttrail.config import Settings
-from agenttrail.kafka import KafkaProducer, abandon_producer, make_producer, send_and_wait
+from agenttrail.kafka import Producer, abandon_producer, make_producer, send_and_wait
 from agenttrail.producers.ids import new_event_id
 from agenttrail.schemas.codec import control_codec
 from agenttrail.schemas.control import TrailRead, envelope
@@ -48,7 +48,7 @@ class AccessRecorder:
         self.bootstrap = bootstrap
         self.topic = settings.topic("control")
         self.timeout_s = settings.delivery_timeout_ms / 1000
-        self._producer: KafkaProducer | None = None
+        self._producer: Producer | None = None
         self._lock = threading.Lock()
 
     def record(self, read: TrailRead, *, tenant: str, actor: str) -> None:
@@ -75,7 +75,7 @@ class AccessRecorder:
         if self._producer is not None:
             self._drop(self._producer)
 
-    def _drop(self, producer: KafkaProducer) -> None:
+    def _drop(self, producer: Producer) -> None:
         with self._lock:
             if self._producer is producer:
                 self._producer = None

@@ -92,6 +92,9 @@ class Settings(BaseSettings):
     ssl_cafile: Path | None = None
     ssl_certfile: Path | None = None
     ssl_keyfile: Path | None = None
+    # The Kafka client (agenttrail/kafka.py): "confluent" is librdkafka, several times faster, from
+    # `pip install 'agenttrail[fast]'`.
+    kafka_client: Literal["kafka-python", "confluent"] = "kafka-python"
     topic_prefix: str = "agenttrail"
     partitions: int = Field(default=3, ge=1)
 

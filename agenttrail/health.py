@@ -24,7 +24,7 @@ import duckdb
 
 from agenttrail._exceptions import BrokerError, BrokerUnavailableError
 from agenttrail.config import Settings
-from agenttrail.kafka import KafkaConsumer, make_consumer, map_kafka_errors, partitions_for
+from agenttrail.kafka import Consumer, make_consumer, map_kafka_errors, partitions_for
 from agenttrail.shards import partition_filter
 from agenttrail.sql import text as sql
 
@@ -84,7 +84,7 @@ class Snapshot:
         }
 
 
-def probe_consumer(settings: Settings, bootstrap: str) -> KafkaConsumer:
+def probe_consumer(settings: Settings, bootstrap: str) -> Consumer:
     """A Kafka client that only asks where partitions end, and gives up within PROBE_TIMEOUT_MS.
 
     A fetch returns at least one whole batch whatever the byte limit, so the limit of 1
@@ -94,7 +94,7 @@ def probe_consumer(settings: Settings, bootstrap: str) -> KafkaConsumer:
                          max_partition_fetch_bytes=1, fetch_max_bytes=1)
 
 
-def end_offsets(consumer: KafkaConsumer, bootstrap: str, topics: list[str],
+def end_offsets(consumer: Consumer, bootstrap: str, topics: list[str],
                 reads: Callable[[str, int], bool] = lambda topic, partition: True) -> dict[tuple[str, int], int]:
     """The offset the next record will get, per (topic, partition) that ``reads`` keeps (a shard's: its
     partitions are its lag); BrokerError when Kafka does not answer.
@@ -184,7 +184,7 @@ class HealthMonitor:
         self.topics = topics
         self.latest: Snapshot | None = None
         self._cursor = cursor_factory()
-        self._consumer: KafkaConsumer | None = None
+        self._consumer: Consumer | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="agenttrail-health", daemon=True)
 

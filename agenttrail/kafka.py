@@ -1,28 +1,44 @@
-"""All Kafka access goes through this module, so a second client can be added in one place.
+"""All Kafka access goes through this module: kafka-python, or confluent-kafka when configured.
 
-kafka-python errors are converted into ``BrokerError`` here and nowhere else
+Callers see the ``Producer`` and ``Consumer`` protocols (``agenttrail.kafka_protocols``), the few
+operations they use, in kafka-python's shape; ``make_producer`` and ``make_consumer`` pick the client from
+``AGENTTRAIL_KAFKA_CLIENT`` (``agenttrail.kafka_confluent`` holds the librdkafka one, installed with
+``pip install 'agenttrail[fast]'``). Topic administration always uses kafka-python: it is off the hot path.
+
+Either client's errors are converted into ``BrokerError`` here and nowhere else
 (``map_kafka_errors``); ``tests/test_kafka_errors.py`` proves every kafka-python
-exception class maps to something with a sentence a person can act on.
+exception class and every librdkafka error code maps to something with a sentence a person can act on.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
-from typing import Any
+from typing import Any, cast
 
 import kafka.errors
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import NewTopic
 from kafka.partitioner.default import murmur2
 
-from agenttrail._exceptions import BrokerError, BrokerUnavailableError
+from agenttrail._exceptions import BrokerError, BrokerUnavailableError, ConfigError
 from agenttrail.config import Settings
+from agenttrail.kafka_protocols import Consumer, Delivery, Producer, Record
+
+try:
+    from confluent_kafka import KafkaException as ConfluentError
+
+    from agenttrail import kafka_confluent
+    CONFLUENT_ERRORS: tuple[type[Exception], ...] = (ConfluentError,)
+except ImportError:  # the [fast] extra is not installed: kafka-python only
+    CONFLUENT_ERRORS = ()
 
 __all__ = [
-    "KafkaConsumer",
-    "KafkaProducer",
+    "Consumer",
+    "Delivery",
+    "Producer",
+    "Record",
     "TopicPartition",
     "abandon_producer",
     "admin_client",
@@ -54,18 +70,29 @@ _UNREACHABLE = (
 )
 
 
+# What send_and_wait and abandon_producer take as "not acked" from either client.
+_CLIENT_ERRORS = (kafka.errors.KafkaError, *CONFLUENT_ERRORS)
+
+
 @contextmanager
 def map_kafka_errors(bootstrap: str) -> Iterator[None]:
-    """Turn any kafka-python error raised inside the block into a BrokerError sentence."""
+    """Turn any kafka-python or confluent-kafka error raised inside the block into a BrokerError sentence."""
     try:
         yield
     except _UNREACHABLE as exc:
-        raise BrokerUnavailableError(
-            f"Kafka at {bootstrap} did not answer ({type(exc).__name__}); "
-            "check that the broker is running and --bootstrap is right."
-        ) from None
+        raise _unavailable(bootstrap, type(exc).__name__) from None
     except kafka.errors.KafkaError as exc:
         raise BrokerError(f"Kafka at {bootstrap} refused the request: {exc}.") from None
+    except CONFLUENT_ERRORS as exc:
+        unreachable, name, reason = kafka_confluent.describe(exc)
+        if unreachable:
+            raise _unavailable(bootstrap, name) from None
+        raise BrokerError(f"Kafka at {bootstrap} refused the request: {reason}.") from None
+
+
+def _unavailable(bootstrap: str, what: str) -> BrokerUnavailableError:
+    return BrokerUnavailableError(f"Kafka at {bootstrap} did not answer ({what}); "
+                                  "check that the broker is running and --bootstrap is right.")
 
 
 def client_config(settings: Settings, bootstrap: str) -> dict[str, Any]:
@@ -87,13 +114,14 @@ def client_config(settings: Settings, bootstrap: str) -> dict[str, Any]:
     return config
 
 
-def make_producer(settings: Settings, bootstrap: str, **overrides: Any) -> KafkaProducer:
+def make_producer(settings: Settings, bootstrap: str, **overrides: Any) -> Producer:
     """An idempotent acks=all producer whose requests give up within the delivery timeout.
 
-    Making one gives up within that timeout too: kafka-python asks the broker for its version
-    before it returns, and waited 30 s for a broker that accepts connections but does not
+    With kafka-python, making one gives up within that timeout too: it asks the broker for its
+    version before it returns, and waited 30 s for a broker that accepts connections but does not
     answer (a hung host), so a fail_closed action took 30 s to be refused and the SDK's sender
-    stopped spooling for 30 s at each attempt to reconnect.
+    stopped spooling for 30 s at each attempt to reconnect. librdkafka connects lazily: making one
+    never waits, and its first send gives up within the delivery timeout instead.
     """
     linger_ms = overrides.pop("linger_ms", 5)
     config = client_config(settings, bootstrap) | {
@@ -110,10 +138,22 @@ def make_producer(settings: Settings, bootstrap: str, **overrides: Any) -> Kafka
         "reconnect_backoff_max_ms": 500,
     }
     with map_kafka_errors(bootstrap):
+        if _confluent(settings):
+            return kafka_confluent.ConfluentProducer(config | overrides)
         return KafkaProducer(**(config | overrides))
 
 
-def send_and_wait(producer: KafkaProducer, topic: str, records: list[tuple[bytes, bytes]],
+def _confluent(settings: Settings) -> bool:
+    """Whether to use confluent-kafka; ConfigError when it is asked for and not installed."""
+    if settings.kafka_client != "confluent":
+        return False
+    if not CONFLUENT_ERRORS:
+        raise ConfigError("AGENTTRAIL_KAFKA_CLIENT=confluent needs confluent-kafka: "
+                          "pip install 'agenttrail[fast]', or set AGENTTRAIL_KAFKA_CLIENT=kafka-python.")
+    return True
+
+
+def send_and_wait(producer: Producer, topic: str, records: Sequence[tuple[bytes | None, bytes | None]],
                   timeout_s: float) -> list[bool]:
     """Send ``records`` and wait up to ``timeout_s`` for acks; one flag per record, never raises.
 
@@ -125,19 +165,22 @@ def send_and_wait(producer: KafkaProducer, topic: str, records: list[tuple[bytes
         for key, value in records:
             futures.append(producer.send(topic, key=key, value=value))
         producer.flush(timeout=timeout_s)
-    except kafka.errors.KafkaError:
+    except _CLIENT_ERRORS:
         pass
     acked = [f.is_done and f.succeeded() for f in futures]
     return acked + [False] * (len(records) - len(acked))
 
 
-def abandon_producer(producer: KafkaProducer) -> None:
+def abandon_producer(producer: Producer) -> None:
     """Close at once, dropping unsent records (the caller has spooled them).
 
-    kafka-python 3.0's ``close(timeout=0)`` flushes first and raises when records
+    librdkafka purges them. kafka-python 3.0's ``close(timeout=0)`` flushes first and raises when records
     are pending, before it reaches its own force-close; so force-close the sender
     thread here, after which ``close`` finds nothing pending.
     """
+    if not isinstance(producer, KafkaProducer):
+        cast("kafka_confluent.ConfluentProducer", producer).abandon()
+        return
     sender = getattr(producer, "_sender", None)
     if sender is not None:
         sender.force_close()
@@ -148,7 +191,7 @@ def abandon_producer(producer: KafkaProducer) -> None:
         log.debug("producer close after force-close still reported pending records")
 
 
-def make_consumer(settings: Settings, bootstrap: str, **overrides: Any) -> KafkaConsumer:
+def make_consumer(settings: Settings, bootstrap: str, **overrides: Any) -> Consumer:
     """A consumer with no group and no auto-commit: offsets live in DuckDB."""
     config = client_config(settings, bootstrap) | {
         "group_id": None,
@@ -162,6 +205,8 @@ def make_consumer(settings: Settings, bootstrap: str, **overrides: Any) -> Kafka
         "request_timeout_ms": 10_000,
     }
     with map_kafka_errors(bootstrap):
+        if _confluent(settings):
+            return kafka_confluent.ConfluentConsumer(config | overrides)
         return KafkaConsumer(**(config | overrides))
 
 
@@ -206,6 +251,6 @@ def partition_of(key: bytes, partitions: int) -> int:
     return (murmur2(key) & 0x7FFFFFFF) % partitions
 
 
-def partitions_for(consumer: KafkaConsumer, topic: str) -> list[TopicPartition]:
+def partitions_for(consumer: Consumer, topic: str) -> list[TopicPartition]:
     parts = consumer.partitions_for_topic(topic) or set()
     return [TopicPartition(topic, p) for p in sorted(parts)]

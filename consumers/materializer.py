@@ -56,7 +56,8 @@ from agenttrail.consumers.projections import default_projections
 from agenttrail.consumers.store import insert_new_events, sql
 from agenttrail.consumers.subject_intake import KEYS_SCHEMA, key_rows, store_keys_and_erasures
 from agenttrail.kafka import (
-    KafkaConsumer,
+    Consumer,
+    Producer,
     make_consumer,
     make_producer,
     map_kafka_errors,
@@ -125,7 +126,7 @@ class Materializer:
         self.control_topic = settings.topic("control")
         self.topics = self.topics_for(settings)
         self._skew = timedelta(seconds=settings.future_skew_s)
-        self._consumer: KafkaConsumer | None = None
+        self._consumer: Consumer | None = None
         self._topic_ids: dict[str, str] = {}
         self.ownership = Ownership(shard_of(settings), 0)  # its partition count is learnt at start()
         self._next_seq = self._int(sql("last_store_seq")) + 1
@@ -137,7 +138,7 @@ class Materializer:
         self._overlap = True  # whether the next batch's decode overlaps a commit (see OVERLAP_MAX_RATIO)
         [(wal,)] = self.con.execute(sql("wal_path")).fetchall()
         self._wal = Path(wal) if wal else None
-        self._publisher: Any = None
+        self._publisher: Producer | None = None
         self._outbox_dirty = True  # unknown at start: a crash may have left committed rows unpublished
         self._on_notices = on_notices
         self.caught_up = False  # a step since start found nothing to poll: everything on the log is stored
@@ -281,7 +282,7 @@ class Materializer:
                 polled = self._consumer.poll(timeout_ms=wait_ms, max_records=limit - len(records))
                 got = [r for part in polled.values() for r in part]
                 records.extend(got)
-                if len(got) < self._consumer.config["max_poll_records"] or time.monotonic() >= deadline:
+                if len(got) < self.settings.batch_max_records or time.monotonic() >= deadline:
                     break
         return records
 

@@ -41,7 +41,7 @@ from agenttrail._exceptions import (
     SpoolFullError,
 )
 from agenttrail.config import Settings
-from agenttrail.kafka import KafkaProducer, abandon_producer, make_producer, send_and_wait
+from agenttrail.kafka import Producer, abandon_producer, make_producer, send_and_wait
 from agenttrail.producers.derived_events import gap_event, refusal_event
 from agenttrail.producers.keyring import Keyring
 from agenttrail.producers.spool import Record, Spool
@@ -105,12 +105,12 @@ class Emitter:
         self._gaps_pending = False  # some stream dropped events that no audit.gap event declares yet
         self._seal_lock = threading.Lock()
         self._producer_lock = threading.Lock()
-        self._producer: KafkaProducer | None = make_producer(settings, bootstrap)
+        self._producer: Producer | None = make_producer(settings, bootstrap)
         self._wake = threading.Event()
         self._idle = threading.Condition()
         self._busy = False  # the sender holds events taken from the queue and not yet settled
         self._unreachable = False
-        self._direct: KafkaProducer | None = None  # fail_closed's own producer, no linger
+        self._direct: Producer | None = None  # fail_closed's own producer, no linger
         self._closed = False
         self._thread = threading.Thread(target=self._run, name="agenttrail-sender", daemon=True)
         self._thread.start()
@@ -361,7 +361,7 @@ class Emitter:
 
     # -- the producer, recreated after an outage -------------------------------------------------
 
-    def _current_producer_or_none(self) -> KafkaProducer | None:
+    def _current_producer_or_none(self) -> Producer | None:
         with self._producer_lock:
             if self._producer is None:
                 try:
@@ -370,7 +370,7 @@ class Emitter:
                     return None
             return self._producer
 
-    def _fail_closed_producer(self) -> KafkaProducer | None:
+    def _fail_closed_producer(self) -> Producer | None:
         with self._producer_lock:
             if self._direct is None:
                 try:

@@ -39,7 +39,7 @@ from typing import Any
 from agenttrail._exceptions import AgentSuspendedError, BrokerError, DecodeError, TokenRevokedError
 from agenttrail.config import Settings
 from agenttrail.enforcement_state import EnforcementState
-from agenttrail.kafka import KafkaConsumer, TopicPartition, make_consumer, map_kafka_errors, partitions_for
+from agenttrail.kafka import Consumer, TopicPartition, make_consumer, map_kafka_errors, partitions_for
 from agenttrail.schemas.codec import Codec, erasure_codec, revocation_codec
 
 log = logging.getLogger("agenttrail.guard")
@@ -196,7 +196,7 @@ class Guard:
         finally:
             consumer.close()
 
-    def _poll(self, consumer: KafkaConsumer) -> None:
+    def _poll(self, consumer: Consumer) -> None:
         with map_kafka_errors(self.bootstrap):
             polled = consumer.poll(timeout_ms=POLL_MS)
         for tp, records in polled.items():

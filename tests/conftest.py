@@ -1,6 +1,7 @@
 from tests.figures import figure, pytest_terminal_summary  # noqa: F401 - pytest finds the fixture and hook by name
 from tests.fixtures import (  # noqa: F401 - pytest finds fixtures by name
     broker,
+    kafka_client,
     pausable_broker,
     receiver,
     serve_factory,

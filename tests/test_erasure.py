@@ -71,7 +71,7 @@ def topic_values(settings: Settings) -> list[bytes]:
     consumer.seek_to_beginning()
     values: list[bytes] = []
     for _ in range(20):
-        values.extend(r.value for records in consumer.poll(timeout_ms=300).values() for r in records)
+        values.extend(r.value or b"" for records in consumer.poll(timeout_ms=300).values() for r in records)
     consumer.close()
     return values
 

@@ -18,7 +18,7 @@ import pytest
 
 from agenttrail import AgentSuspendedError, Settings, TokenRevokedError, Trail
 from agenttrail.config import load_settings
-from agenttrail.kafka import ensure_topics, make_producer
+from agenttrail.kafka import ensure_topics, make_producer, send_and_wait
 from agenttrail.producers.guard import Guard
 from agenttrail.schemas.codec import revocation_codec
 from tests.fixtures import FINGERPRINT_KEY, TrailFactory, materialize
@@ -38,8 +38,7 @@ def notice(subject: str, status: str, *, kind: str = "token", rule_id: str | Non
 
 def publish(settings: Settings, *records: tuple[bytes, bytes | None]) -> None:
     producer = make_producer(settings, settings.bootstrap or "")
-    for key, value in records:
-        producer.send(settings.topic("revocations"), key=key, value=value).get(timeout=10)
+    assert all(send_and_wait(producer, settings.topic("revocations"), records, 10))
     producer.close(timeout=5)
 
 

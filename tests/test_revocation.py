@@ -67,7 +67,7 @@ def notices(settings: Settings, expected: int) -> list[tuple[str, dict[str, Any]
     deadline = time.monotonic() + 30
     while len(found) < expected and time.monotonic() < deadline:
         for records in consumer.poll(timeout_ms=200).values():
-            found.extend((r.key.decode(), revocation_codec().decode(r.value)) for r in records)
+            found.extend(((r.key or b"").decode(), revocation_codec().decode(r.value)) for r in records)
     consumer.close()
     return found
 

@@ -62,7 +62,7 @@ def test_each_new_persons_key_precedes_their_first_event_in_the_tenants_partitio
     consumer = make_consumer(settings, settings.bootstrap or "")
     consumer.assign(partitions_for(consumer, settings.topic("actions")))
     consumer.seek_to_beginning()
-    values = [r.value for _ in range(10) for records in consumer.poll(timeout_ms=300).values() for r in records]
+    values = [r.value or b"" for _ in range(10) for records in consumer.poll(timeout_ms=300).values() for r in records]
     consumer.close()
     first_use: dict[str, int] = {}
     key_at: dict[str, int] = {}

@@ -1,4 +1,5 @@
-"""(a) The Kafka client's own ceiling: pre-encoded events produced and consumed with kafka-python alone."""
+"""(a) The Kafka client's own ceiling: pre-encoded events produced and consumed with the client alone
+(kafka-python, or confluent-kafka with AGENTTRAIL_KAFKA_CLIENT=confluent)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from collections.abc import Callable
 from agenttrail.bench.report import PROGRESS_EVERY, STALL_S, BenchError
 from agenttrail.config import Settings
 from agenttrail.kafka import (
-    KafkaConsumer,
+    Consumer,
     make_consumer,
     make_producer,
     map_kafka_errors,
@@ -44,7 +45,7 @@ def produce(settings: Settings, bootstrap: str, records: list[tuple[bytes, bytes
     return seconds
 
 
-def assigned_consumer(settings: Settings, bootstrap: str) -> KafkaConsumer:
+def assigned_consumer(settings: Settings, bootstrap: str) -> Consumer:
     consumer = make_consumer(settings, bootstrap)
     with map_kafka_errors(bootstrap):
         parts = partitions_for(consumer, settings.topic("actions"))

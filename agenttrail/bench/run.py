@@ -79,6 +79,8 @@ def machine_info() -> dict[str, Any]:
         "cpu_count": os.cpu_count() or 0,
         "python": platform.python_version(),
         "kafka-python": _version("kafka-python"),
+        "confluent-kafka": _version("confluent-kafka"),
+        "kafka_client": load_settings().kafka_client,  # AGENTTRAIL_KAFKA_CLIENT: the client every stage uses
         "duckdb": _version("duckdb"),
         "fastavro": _version("fastavro"),
         "pyarrow": _version("pyarrow"),
@@ -126,7 +128,7 @@ def run_bench(*, events: int, query_events: int, console: Console, progress: boo
         work, bootstrap = Path(tmp), broker.bootstrap
         tasks = {
             "prepare": bar.add_task("encode events", total=events),
-            "ceiling": bar.add_task("(a) kafka-python ceiling", total=2 * events),
+            "ceiling": bar.add_task(f"(a) {machine['kafka_client']} ceiling", total=2 * events),
             "sdk": bar.add_task("(b) SDK emit -> acked", total=events),
             "materializer": bar.add_task("(c) materializer", total=events),
             "naive": bar.add_task("(e) naive baseline", total=events),

@@ -23,9 +23,10 @@ def measures(report: BenchReport) -> list[Measure]:
     """The table's rows, each target checked."""
     c, s, m, n, q = report.ceiling, report.sdk, report.materializer, report.naive, report.query
     stretch = TARGETS["materializer_vs_consume_stretch"]
+    client = report.machine.get("kafka_client", "kafka-python")  # older reports did not say: kafka-python
     rows = [
-        Measure("(a) ceiling", f"produce, kafka-python acks=all, {c.avg_bytes:.0f} B", c.produce_per_s, "msg/s"),
-        Measure("(a) ceiling", "consume, kafka-python poll, no processing", c.consume_per_s, "msg/s"),
+        Measure("(a) ceiling", f"produce, {client} acks=all, {c.avg_bytes:.0f} B", c.produce_per_s, "msg/s"),
+        Measure("(a) ceiling", f"consume, {client} poll, no processing", c.consume_per_s, "msg/s"),
         Measure("(b) sdk", "async emit call p50", s.emit_p50_us, "µs",
                 f"≤ {TARGETS['emit_p50_us']:g} µs", s.emit_p50_us <= TARGETS["emit_p50_us"]),
         Measure("(b) sdk", "async emit call p99", s.emit_p99_us, "µs"),
@@ -120,7 +121,9 @@ def render_report(report: BenchReport, console: Console) -> None:
     machine = report.machine
     console.print(
         f"machine: {machine['platform']}, {machine['cpu_count']} CPUs ({machine['processor']}), "
-        f"Python {machine['python']}, kafka-python {machine['kafka-python']}, duckdb {machine['duckdb']}, "
+        f"Python {machine['python']}, Kafka client {machine.get('kafka_client', 'kafka-python')} "
+        f"(kafka-python {machine['kafka-python']}, confluent-kafka {machine.get('confluent-kafka', '?')}), "
+        f"duckdb {machine['duckdb']}, "
         f"fastavro {machine['fastavro']}, pyarrow {machine['pyarrow']}; "
         f"load average at start {machine['load_average_at_start']}; total {report.seconds:.0f} s",
         highlight=False,

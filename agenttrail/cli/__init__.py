@@ -66,6 +66,8 @@ def cli(ctx: click.Context, db: Path, verbose: bool) -> None:
                         handlers=[RichHandler(console=err_console, show_path=False)])
     if not verbose:
         logging.getLogger("kafka").setLevel(logging.ERROR)
+        # librdkafka logs each failed reconnect as an error; our own sentence says what matters, once.
+        logging.getLogger("agenttrail.kafka.librdkafka").setLevel(logging.CRITICAL)
     ctx.obj = {"db": db}
 
 

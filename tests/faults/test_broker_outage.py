@@ -41,7 +41,7 @@ def wait_for(condition, timeout: float) -> bool:
 
 @pytest.mark.slow
 def test_broker_unreachable_three_times_every_event_stored_exactly_once(
-    outage: Outage, settings_factory: SettingsFactory, figure: Figure
+    kafka_client: str, outage: Outage, settings_factory: SettingsFactory, figure: Figure
 ) -> None:
     settings = settings_factory(bootstrap=outage.bootstrap, delivery_timeout_ms=1000)
     con = open_store(settings.db)
@@ -88,7 +88,7 @@ def test_broker_unreachable_three_times_every_event_stored_exactly_once(
 
 
 def test_fail_closed_action_refuses_to_run_while_the_broker_is_unreachable(
-    pausable_broker: EmbeddedBroker, settings_factory: SettingsFactory, figure: Figure
+    kafka_client: str, pausable_broker: EmbeddedBroker, settings_factory: SettingsFactory, figure: Figure
 ) -> None:
     from agenttrail import AuditUnavailableError
 

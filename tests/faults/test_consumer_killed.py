@@ -28,7 +28,7 @@ KILLS = 5
 
 @pytest.mark.slow
 def test_consumer_killed_mid_batch_loses_nothing_and_doubles_nothing(
-    settings_factory: SettingsFactory, tmp_path: Path, figure: Figure
+    kafka_client: str, settings_factory: SettingsFactory, tmp_path: Path, figure: Figure
 ) -> None:
     settings = settings_factory(batch_max_records=500)
     trail = connect(tenant="acme", agent_id="busy-agent", agent_version="1", region="eu-west-1",

@@ -32,7 +32,8 @@ from tests.fixtures import SettingsFactory, materialize, scaled, stored_count, w
 
 
 def test_a_producer_resending_its_spool_after_a_crash_is_stored_once(
-    pausable_broker: EmbeddedBroker, settings_factory: SettingsFactory, tmp_path: Path, figure: Figure
+    kafka_client: str, pausable_broker: EmbeddedBroker, settings_factory: SettingsFactory, tmp_path: Path,
+    figure: Figure,
 ) -> None:
     settings = settings_factory(bootstrap=pausable_broker.bootstrap, delivery_timeout_ms=1000)
     spool, crashed = tmp_path / "agent-spool", tmp_path / "spool-as-the-crash-left-it"
@@ -71,7 +72,7 @@ def test_a_producer_resending_its_spool_after_a_crash_is_stored_once(
 
 @pytest.mark.slow
 def test_a_replayed_topic_range_and_a_rewound_consumer_store_each_event_once(
-    settings: Settings, store: duckdb.DuckDBPyConnection, figure: Figure
+    kafka_client: str, settings: Settings, store: duckdb.DuckDBPyConnection, figure: Figure
 ) -> None:
     bootstrap = settings.bootstrap or ""
     publish_control(settings, bootstrap, "acme", BudgetSet(scope="tenant:acme", limit="1.00", currency="USD",
@@ -111,7 +112,7 @@ def _produce_again(settings: Settings, bootstrap: str, *, first: int, last: int)
     consumer.assign(parts)
     for part in parts:
         consumer.seek(part, first)
-    copies: list[tuple[bytes, bytes]] = []
+    copies: list[tuple[bytes | None, bytes | None]] = []
     for _ in range(100):
         for records in consumer.poll(timeout_ms=200).values():
             copies += [(r.key, r.value) for r in records if first <= r.offset < last]
