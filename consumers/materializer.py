@@ -58,6 +58,7 @@ from agenttrail.consumers.subject_intake import KEYS_SCHEMA, key_rows, store_key
 from agenttrail.kafka import (
     Consumer,
     Producer,
+    abandon_producer,
     make_consumer,
     make_producer,
     map_kafka_errors,
@@ -261,7 +262,18 @@ class Materializer:
             self.close()
             raise
         t1 = clock()
-        self.publish_outbox()
+        try:
+            self.publish_outbox()
+        except BrokerError as exc:
+            if result is None:
+                raise
+            # The batch is stored: its result must reach the caller (who counts and observes it), and the rows
+            # it put in the outbox stay unpublished until a later step publishes them. Raising here lost the
+            # result of a stored batch when the broker went away mid-flush (found by tests/faults).
+            log.warning("%s The outbox is published again at the next step.", exc)
+            if self._publisher is not None:
+                abandon_producer(self._publisher)
+                self._publisher = None
         timings["outbox"] += clock() - t1
         return result
 

@@ -15,15 +15,8 @@ from tests.faults.outages import OUTAGES, Outage, outage_of
 from tests.figures import Figure
 from tests.fixtures import SettingsFactory, materialize, scaled
 
-# About one run in four, after the third cut the materializer stored 4,000 of the 5,000 events and received
-# nothing more for a minute, while the producer had every event acknowledged; the broker's end offset sat
-# below its records, and one more record produced afterwards was stored while the 1,000 stayed missing.
-# Whether the embedded broker or kafka-python's reconnect is at fault is not yet known (README: fault matrix).
-CUT_STALL = pytest.mark.xfail(strict=False, reason="known: after connection cuts, ~1 run in 4 leaves 1,000 "
-                              "acknowledged events unread on the embedded broker (README, fault matrix)")
 
-
-@pytest.fixture(params=[pytest.param(kind, marks=CUT_STALL) if kind == "cut" else kind for kind in OUTAGES])
+@pytest.fixture(params=OUTAGES)
 def outage(request: pytest.FixtureRequest) -> Iterator[Outage]:
     """A private broker taken away by SIGSTOP (it hangs), by a proxy resetting every connection, or by SIGKILL."""
     with outage_of(request.param) as made:
